@@ -1,0 +1,35 @@
+// The clock seam. Production code asks a Clock for "now"; tests inject a
+// ManualClock and move time by hand (Envoy's TimeSource, LevelDB's Env).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+
+namespace jaring {
+
+// Thread-safe: Now() may be called from any thread.
+class Clock {
+ public:
+  virtual ~Clock() = default;
+  virtual absl::Time Now() const = 0;
+
+  // The process-wide real clock. Never null, never destroyed.
+  static Clock* Real();
+};
+
+// A clock that only moves when told to. Thread-safe.
+class ManualClock final : public Clock {
+ public:
+  explicit ManualClock(absl::Time start) : micros_(absl::ToUnixMicros(start)) {}
+  absl::Time Now() const override { return absl::FromUnixMicros(micros_.load()); }
+  void Set(absl::Time t) { micros_.store(absl::ToUnixMicros(t)); }
+  void Advance(absl::Duration d) { micros_.fetch_add(absl::ToInt64Microseconds(d)); }
+
+ private:
+  std::atomic<int64_t> micros_;
+};
+
+}  // namespace jaring

@@ -1,0 +1,536 @@
+#include "libs/projection/projection.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "libs/base/coding.h"
+#include "libs/base/status.h"
+#include "libs/base/strings.h"
+#include "libs/events/envelope.h"
+#include "rocksdb/db.h"
+#include "rocksdb/filter_policy.h"
+#include "rocksdb/table.h"
+#include "rocksdb/write_batch.h"
+
+namespace jaring::projection {
+namespace {
+
+// Runtime keys (docs/formats/projection-store.md):
+//   "\0o" topic "\0" partition:BE32  -> next offset:BE64
+//   "\0s" event_type                 -> skipped count:BE64
+//   "\0snapshot"                     -> text describing an as-of bound
+constexpr std::string_view kOffsetPrefix("\0o", 2);
+constexpr std::string_view kSkippedPrefix("\0s", 2);
+constexpr std::string_view kSnapshotKey("\0snapshot", 9);
+
+std::string OffsetKey(const TopicPartition& tp) {
+  std::string k(kOffsetPrefix);
+  k.append(tp.first);
+  k.push_back('\0');
+  PutFixed32BE(&k, static_cast<uint32_t>(tp.second));
+  return k;
+}
+
+std::string SkippedKey(std::string_view type) { return absl::StrCat(Av(kSkippedPrefix), Av(type)); }
+
+std::string Encode64(int64_t v) {
+  std::string s;
+  PutFixed64BE(&s, static_cast<uint64_t>(v));
+  return s;
+}
+
+absl::Status FromRocks(const rocksdb::Status& s, std::string_view what) {
+  if (s.ok()) return absl::OkStatus();
+  if (s.IsIOError() && s.ToString().find("lock") != std::string::npos) {
+    return absl::UnavailableError(absl::StrCat(Av(what), ": ", s.ToString()));
+  }
+  if (s.IsCorruption()) return absl::DataLossError(absl::StrCat(Av(what), ": ", s.ToString()));
+  if (s.IsIOError()) return absl::UnavailableError(absl::StrCat(Av(what), ": ", s.ToString()));
+  return absl::InternalError(absl::StrCat(Av(what), ": ", s.ToString()));
+}
+
+rocksdb::Options StoreOptions() {
+  rocksdb::Options o;
+  o.create_if_missing = true;
+  o.IncreaseParallelism(2);
+  o.write_buffer_size = 64u << 20;
+  o.max_write_buffer_number = 4;
+  o.compression = rocksdb::kLZ4Compression;
+  rocksdb::BlockBasedTableOptions t;
+  t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  t.block_cache = rocksdb::NewLRUCache(64u << 20);
+  o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
+  return o;
+}
+
+absl::StatusOr<std::unique_ptr<rocksdb::DB>> OpenStore(const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return absl::UnavailableError(absl::StrCat("cannot create ", dir, ": ", ec.message()));
+  rocksdb::DB* raw = nullptr;
+  JARING_RETURN_IF_ERROR(FromRocks(rocksdb::DB::Open(StoreOptions(), dir, &raw),
+                                   absl::StrCat("open projection store ", dir)));
+  return std::unique_ptr<rocksdb::DB>(raw);
+}
+
+absl::Status RequireFresh(const std::string& dir) {
+  std::error_code ec;
+  if (std::filesystem::exists(dir, ec) && !std::filesystem::is_empty(dir, ec)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("store directory ", dir, " is not empty: a rebuild writes a fresh store"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- Batch
+
+absl::StatusOr<std::optional<std::string>> Batch::Get(std::string_view key) const {
+  if (auto it = pending_.find(Av(key)); it != pending_.end()) {
+    if (it->second.message != nullptr) {
+      std::string bytes;
+      if (!it->second.message->SerializeToString(&bytes)) {
+        return absl::DataLossError(absl::StrCat("cannot serialize pending value of ", Av(key)));
+      }
+      return std::optional<std::string>(std::move(bytes));
+    }
+    return it->second.bytes;
+  }
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), rocksdb::Slice(key.data(), key.size()), &value);
+  if (s.IsNotFound()) return std::optional<std::string>();
+  JARING_RETURN_IF_ERROR(FromRocks(s, "projection read"));
+  return std::optional<std::string>(std::move(value));
+}
+
+void Batch::Put(std::string_view key, std::string_view value) {
+  JARING_RELEASE_ASSERT(key.empty() || key[0] != '\0', "applier wrote a reserved key");
+  pending_bytes_ += key.size() + value.size();
+  Entry& e = pending_[Av(key)];
+  e.bytes = std::string(value);
+  e.message = nullptr;
+}
+
+void Batch::Delete(std::string_view key) {
+  JARING_RELEASE_ASSERT(key.empty() || key[0] != '\0', "applier deleted a reserved key");
+  pending_bytes_ += key.size();
+  Entry& e = pending_[Av(key)];
+  e.bytes.reset();
+  e.message = nullptr;
+}
+
+absl::StatusOr<google::protobuf::Message*> Batch::MutableMessage(std::string_view key,
+                                                                 const google::protobuf::Message& prototype,
+                                                                 bool* existed) {
+  JARING_RELEASE_ASSERT(key.empty() || key[0] != '\0', "applier wrote a reserved key");
+  auto it = pending_.find(Av(key));
+  if (it != pending_.end() && it->second.message != nullptr) {
+    JARING_RELEASE_ASSERT(it->second.message->GetDescriptor() == prototype.GetDescriptor(),
+                          "one key used with two message types in a batch");
+    if (existed != nullptr) *existed = true;
+    return it->second.message;
+  }
+  std::optional<std::string> bytes;
+  if (it != pending_.end()) {
+    bytes = it->second.bytes;
+  } else {
+    JARING_ASSIGN_OR_RETURN(bytes, Get(key));
+  }
+  google::protobuf::Message* m = prototype.New(&arena_);
+  if (bytes.has_value() && !m->ParseFromString(*bytes)) {
+    return absl::DataLossError(absl::StrCat("value of ", Av(key), " is not a ", prototype.GetTypeName()));
+  }
+  if (existed != nullptr) *existed = bytes.has_value();
+  pending_bytes_ += key.size() + (bytes.has_value() ? bytes->size() : 0) + 64;
+  Entry& e = pending_[Av(key)];
+  e.message = m;
+  return m;
+}
+
+void Batch::Clear() {
+  pending_.clear();
+  pending_bytes_ = 0;
+  arena_.Reset();
+}
+
+// ---------------------------------------------------------------- Projection
+
+Projection::Projection(eventlog::EventLog* log, Applier* applier, Options options)
+    : log_(log), applier_(applier), options_(std::move(options)) {}
+
+Projection::~Projection() { Stop(); }
+
+absl::StatusOr<std::unique_ptr<Projection>> Projection::Open(eventlog::EventLog* log,
+                                                             Applier* applier, Options options) {
+  std::unique_ptr<Projection> p(new Projection(log, applier, std::move(options)));
+  JARING_RETURN_IF_ERROR(p->Init(std::nullopt));
+  return p;
+}
+
+absl::Status Projection::Init(const std::optional<Bound>& bound) {
+  bound_ = bound;
+  JARING_ASSIGN_OR_RETURN(db_, OpenStore(options_.dir));
+  std::string snapshot;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), rocksdb::Slice(kSnapshotKey.data(), kSnapshotKey.size()), &snapshot);
+  if (s.ok() && !bound.has_value()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "store ", options_.dir, " is an as-of snapshot (", snapshot, ") and cannot follow the log"));
+  }
+  if (bound.has_value()) {
+    std::string text = bound->recorded_at_ms ? absl::StrCat("recorded_at_ms<=", *bound->recorded_at_ms)
+                                             : std::string("all recorded");
+    for (const auto& [tp, off] : bound->end_offsets) {
+      absl::StrAppend(&text, "; ", events::RecordName(tp.first, tp.second, off), " exclusive");
+    }
+    JARING_RETURN_IF_ERROR(FromRocks(
+        db_->Put(rocksdb::WriteOptions(), rocksdb::Slice(kSnapshotKey.data(), kSnapshotKey.size()), text),
+        "mark snapshot"));
+  }
+  absl::MutexLock lock(&mu_);
+  for (const std::string& topic : options_.topics) {
+    JARING_ASSIGN_OR_RETURN(int32_t partitions, log_->PartitionCount(topic));
+    for (int32_t p = 0; p < partitions; ++p) {
+      TopicPartition tp{topic, p};
+      std::string value;
+      rocksdb::Status gs = db_->Get(rocksdb::ReadOptions(), OffsetKey(tp), &value);
+      int64_t next = 0;
+      if (gs.ok()) {
+        JARING_RELEASE_ASSERT(value.size() == 8, "corrupt offset record in projection store");
+        next = static_cast<int64_t>(DecodeFixed64BE(value.data()));
+      } else if (!gs.IsNotFound()) {
+        return FromRocks(gs, "read stored offsets");
+      }
+      JARING_ASSIGN_OR_RETURN(int64_t end, log_->EndOffset(topic, p));
+      if (next > end) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "projection store ", options_.dir, " has applied ", events::RecordName(topic, p, next - 1),
+            " but the log ends at offset ", end,
+            ": the store belongs to another log; delete it and rebuild"));
+      }
+      next_[tp] = next;
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::map<TopicPartition, int64_t>> Projection::EndOffsets() const {
+  std::map<TopicPartition, int64_t> ends;
+  for (const std::string& topic : options_.topics) {
+    JARING_ASSIGN_OR_RETURN(int32_t partitions, log_->PartitionCount(topic));
+    for (int32_t p = 0; p < partitions; ++p) {
+      JARING_ASSIGN_OR_RETURN(int64_t end, log_->EndOffset(topic, p));
+      ends[{topic, p}] = end;
+    }
+  }
+  return ends;
+}
+
+absl::Status Projection::Commit(Batch& batch, const std::map<TopicPartition, int64_t>& next,
+                                const std::map<std::string, int64_t>& skipped) {
+  rocksdb::WriteBatch wb;
+  // Sorted keys make the memtable inserts cheap (RocksDB's skiplist reuses
+  // its last insert position) and the batch's bytes deterministic.
+  std::vector<const std::pair<const std::string, Batch::Entry>*> sorted;
+  sorted.reserve(batch.pending_.size());
+  for (const auto& kv : batch.pending_) sorted.push_back(&kv);
+  std::sort(sorted.begin(), sorted.end(), [](const auto* a, const auto* b) { return a->first < b->first; });
+  std::string scratch;
+  for (const auto* kv : sorted) {
+    const std::string& key = kv->first;
+    const Batch::Entry& entry = kv->second;
+    if (entry.message != nullptr) {
+      scratch.clear();
+      if (!entry.message->SerializeToString(&scratch)) {
+        return absl::DataLossError(absl::StrCat("cannot serialize the value of ", key));
+      }
+      wb.Put(key, scratch);
+    } else if (entry.bytes.has_value()) {
+      wb.Put(key, *entry.bytes);
+    } else {
+      wb.Delete(key);
+    }
+  }
+  std::map<TopicPartition, int64_t> previous;
+  {
+    absl::MutexLock lock(&mu_);
+    previous = next_;
+  }
+  for (const auto& [tp, off] : next) {
+    if (previous[tp] != off) wb.Put(OffsetKey(tp), Encode64(off));
+  }
+  for (const auto& [type, delta] : skipped) {
+    std::string value;
+    int64_t count = 0;
+    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), SkippedKey(type), &value);
+    if (s.ok() && value.size() == 8) count = static_cast<int64_t>(DecodeFixed64BE(value.data()));
+    wb.Put(SkippedKey(type), Encode64(count + delta));
+  }
+  rocksdb::WriteOptions wo;
+  wo.disableWAL = !options_.use_wal;
+  JARING_RETURN_IF_ERROR(FromRocks(db_->Write(wo, &wb), "commit projection batch"));
+  const size_t keys = batch.pending_.size();
+  batch.Clear();
+  absl::MutexLock lock(&mu_);
+  next_ = next;
+  stats_.batches++;
+  stats_.keys_written += static_cast<int64_t>(keys);
+  return absl::OkStatus();
+}
+
+absl::Status Projection::Run(const std::map<TopicPartition, int64_t>& targets, bool follow) {
+  std::map<TopicPartition, int64_t> next;
+  {
+    absl::MutexLock lock(&mu_);
+    next = next_;
+  }
+  std::vector<eventlog::Assignment> assignment;
+  for (const auto& [tp, off] : next) {
+    if (follow || off < targets.at(tp)) assignment.push_back({tp.first, tp.second, off});
+  }
+  if (assignment.empty()) return absl::OkStatus();
+  JARING_ASSIGN_OR_RETURN(std::unique_ptr<eventlog::Reader> reader, log_->NewReader());
+  JARING_RETURN_IF_ERROR(reader->Assign(assignment));
+
+  auto reached = [&] {
+    for (const auto& [tp, target] : targets) {
+      if (next.at(tp) < target) return false;
+    }
+    return true;
+  };
+
+  Batch batch(db_.get());
+  google::protobuf::Arena envelope_arena;  // decoded envelopes, reset every 1024
+  int arena_uses = 0;
+  std::map<std::string, int64_t> skipped;
+  size_t events = 0;
+  Stats delta;
+  auto commit = [&]() -> absl::Status {
+    JARING_RETURN_IF_ERROR(Commit(batch, next, skipped));
+    skipped.clear();
+    events = 0;
+    absl::MutexLock lock(&mu_);
+    stats_.events_applied += delta.events_applied;
+    stats_.unknown_skipped += delta.unknown_skipped;
+    stats_.filtered_out += delta.filtered_out;
+    delta = Stats();
+    return absl::OkStatus();
+  };
+
+  while (true) {
+    if (!follow && reached()) break;
+    if (follow) {
+      absl::MutexLock lock(&mu_);
+      if (stop_) break;
+    }
+    const size_t want = options_.max_batch_events - events;
+    JARING_ASSIGN_OR_RETURN(std::vector<eventlog::StoredRecord> records,
+                            reader->Poll(want, options_.poll_timeout));
+    for (const eventlog::StoredRecord& rec : records) {
+      TopicPartition tp{rec.topic, rec.partition};
+      auto it = next.find(tp);
+      JARING_RELEASE_ASSERT(it != next.end(), "reader returned an unassigned partition");
+      if (!follow && rec.offset >= targets.at(tp)) continue;  // past this build's end
+      if (rec.offset != it->second) {
+        return absl::DataLossError(absl::StrCat("expected ", events::RecordName(rec.topic, rec.partition, it->second),
+                                                " but the log returned offset ", rec.offset));
+      }
+      if (++arena_uses >= 1024) {
+        envelope_arena.Reset();
+        arena_uses = 0;
+      }
+      v1::Envelope& envelope = *google::protobuf::Arena::CreateMessage<v1::Envelope>(&envelope_arena);
+      JARING_RETURN_IF_ERROR(events::DecodeEnvelopeInto(rec, &envelope));
+      if (bound_.has_value() && bound_->recorded_at_ms.has_value()) {
+        const int64_t recorded = envelope.has_recorded_at() ? events::ToMillis(envelope.recorded_at())
+                                                            : rec.timestamp_ms;
+        if (recorded > *bound_->recorded_at_ms) {
+          delta.filtered_out++;
+          it->second = rec.offset + 1;
+          continue;
+        }
+      }
+      if (!events::HasKnownPayload(envelope)) {
+        skipped[envelope.event_type().empty() ? std::string("(untyped)") : envelope.event_type()]++;
+        delta.unknown_skipped++;
+        it->second = rec.offset + 1;
+        continue;
+      }
+      absl::Status st = applier_->Apply(Event{rec, envelope}, batch);
+      if (!st.ok()) {
+        return absl::Status(st.code(), absl::StrCat("applying ", events::RecordName(rec.topic, rec.partition, rec.offset),
+                                                     ": ", st.message()));
+      }
+      it->second = rec.offset + 1;
+      delta.events_applied++;
+      ++events;
+    }
+    const bool full = events >= options_.max_batch_events || batch.pending_bytes() >= options_.max_batch_bytes;
+    const bool idle = records.size() < want;
+    if (full || (idle && (events > 0 || !skipped.empty() || delta.filtered_out > 0))) {
+      JARING_RETURN_IF_ERROR(commit());
+    } else if (idle) {
+      // Nothing to write, but offsets may have moved past filtered records.
+      bool moved = false;
+      {
+        absl::MutexLock lock(&mu_);
+        moved = next != next_;
+      }
+      if (moved) JARING_RETURN_IF_ERROR(commit());
+    }
+  }
+  if (events > 0 || !skipped.empty() || delta.filtered_out > 0) JARING_RETURN_IF_ERROR(commit());
+  bool moved = false;
+  {
+    absl::MutexLock lock(&mu_);
+    moved = next != next_;
+  }
+  if (moved) JARING_RETURN_IF_ERROR(commit());
+  return absl::OkStatus();
+}
+
+void Projection::Fail(absl::Status status) {
+  absl::MutexLock lock(&mu_);
+  if (status_.ok()) status_ = std::move(status);
+}
+
+absl::Status Projection::CatchUp() {
+  JARING_ASSIGN_OR_RETURN(auto targets, EndOffsets());
+  bool running = false;
+  {
+    absl::MutexLock lock(&mu_);
+    running = running_;
+    if (!status_.ok()) return status_;
+  }
+  if (running) {
+    for (const auto& [tp, target] : targets) {
+      JARING_RETURN_IF_ERROR(WaitFor(tp.first, tp.second, target, absl::InfiniteDuration()));
+    }
+    return absl::OkStatus();
+  }
+  absl::MutexLock run_lock(&run_mu_);
+  absl::Status st = Run(targets, /*follow=*/false);
+  if (!st.ok()) Fail(st);
+  return st;
+}
+
+void Projection::Start() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (running_) return;
+    running_ = true;
+    stop_ = false;
+  }
+  follower_ = std::thread([this] {
+    absl::MutexLock run_lock(&run_mu_);
+    absl::Status st = Run({}, /*follow=*/true);
+    if (!st.ok()) Fail(st);
+    absl::MutexLock lock(&mu_);
+    running_ = false;
+  });
+}
+
+void Projection::Stop() {
+  {
+    absl::MutexLock lock(&mu_);
+    stop_ = true;
+  }
+  if (follower_.joinable()) follower_.join();
+}
+
+absl::Status Projection::status() const {
+  absl::MutexLock lock(&mu_);
+  return status_;
+}
+
+absl::Status Projection::WaitFor(std::string_view topic, int32_t partition, int64_t next_offset,
+                                 absl::Duration timeout) {
+  const TopicPartition tp{std::string(topic), partition};
+  absl::MutexLock lock(&mu_);
+  if (next_.find(tp) == next_.end()) {
+    return absl::NotFoundError(absl::StrCat("projection ", options_.dir, " does not read ",
+                                            events::RecordName(topic, partition, next_offset)));
+  }
+  auto done = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return next_.at(tp) >= next_offset || !status_.ok() || (!running_ && stop_);
+  };
+  if (!mu_.AwaitWithTimeout(absl::Condition(&done), timeout)) {
+    return absl::DeadlineExceededError(absl::StrCat("projection did not apply ",
+                                                    events::RecordName(topic, partition, next_offset - 1),
+                                                    " within ", absl::FormatDuration(timeout)));
+  }
+  if (next_.at(tp) >= next_offset) return absl::OkStatus();
+  if (!status_.ok()) return status_;
+  return absl::CancelledError("projection stopped");
+}
+
+std::map<TopicPartition, int64_t> Projection::NextOffsets() const {
+  absl::MutexLock lock(&mu_);
+  return next_;
+}
+
+Stats Projection::stats() const {
+  absl::MutexLock lock(&mu_);
+  return stats_;
+}
+
+absl::StatusOr<std::map<std::string, int64_t>> Projection::SkippedUnknown() const {
+  std::map<std::string, int64_t> out;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+  const rocksdb::Slice prefix(kSkippedPrefix.data(), kSkippedPrefix.size());
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    if (it->value().size() != 8) continue;
+    out[it->key().ToString().substr(prefix.size())] =
+        static_cast<int64_t>(DecodeFixed64BE(it->value().data()));
+  }
+  JARING_RETURN_IF_ERROR(FromRocks(it->status(), "read skipped counts"));
+  return out;
+}
+
+// ---------------------------------------------------------------- builds
+
+absl::Status Rebuild(eventlog::EventLog* log, Applier* applier, Options options) {
+  return BuildAsOf(log, applier, std::move(options), Bound());
+}
+
+absl::Status BuildAsOf(eventlog::EventLog* log, Applier* applier, Options options,
+                       const Bound& bound) {
+  JARING_RETURN_IF_ERROR(RequireFresh(options.dir));
+  options.use_wal = false;
+  const bool snapshot = bound.recorded_at_ms.has_value() || !bound.end_offsets.empty();
+  std::unique_ptr<Projection> p(new Projection(log, applier, std::move(options)));
+  JARING_RETURN_IF_ERROR(p->Init(snapshot ? std::optional<Bound>(bound) : std::nullopt));
+  JARING_ASSIGN_OR_RETURN(auto targets, p->EndOffsets());
+  for (const auto& [tp, off] : bound.end_offsets) {
+    auto it = targets.find(tp);
+    if (it == targets.end()) {
+      return absl::InvalidArgumentError(absl::StrCat("bound names ", tp.first, "[", tp.second,
+                                                     "], which this projection does not read"));
+    }
+    if (off < it->second) it->second = off;
+  }
+  {
+    absl::MutexLock run_lock(&p->run_mu_);
+    JARING_RETURN_IF_ERROR(p->Run(targets, /*follow=*/false));
+  }
+  rocksdb::FlushOptions fo;
+  fo.wait = true;
+  return FromRocks(p->db_->Flush(fo), "flush rebuilt store");
+}
+
+absl::StatusOr<std::vector<std::pair<std::string, std::string>>> DumpStore(const std::string& dir) {
+  rocksdb::DB* raw = nullptr;
+  JARING_RETURN_IF_ERROR(FromRocks(rocksdb::DB::OpenForReadOnly(StoreOptions(), dir, &raw),
+                                   absl::StrCat("open ", dir, " read-only")));
+  std::unique_ptr<rocksdb::DB> db(raw);
+  std::vector<std::pair<std::string, std::string>> out;
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions()));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) out.emplace_back(it->key().ToString(), it->value().ToString());
+  JARING_RETURN_IF_ERROR(FromRocks(it->status(), "dump store"));
+  return out;
+}
+
+}  // namespace jaring::projection

@@ -1,0 +1,36 @@
+// Subcommands of the `jaring` server binary.
+#pragma once
+
+#include <string>
+
+#include "absl/status/status.h"
+
+namespace jaring::server {
+
+struct ServeFlags {
+  // Data directory: the embedded log lives in DATA/log, projections in
+  // DATA/<service>.
+  std::string data_dir = "data";
+  // gRPC listen address; port 0 picks a free port (printed at start).
+  std::string listen = "127.0.0.1:7700";
+  // Kafka bootstrap list; empty means the embedded log.
+  std::string kafka;
+};
+
+// Opens the log, makes sure Jaring's topics exist, prints where the data
+// lives and what it holds, serves gRPC (health checking and reflection)
+// until SIGINT or SIGTERM, then shuts down gracefully.
+absl::Status Serve(const ServeFlags& flags);
+
+struct DevbrokerFlags {
+  int brokers = 3;
+  // Create Jaring's topics with their default partition counts.
+  bool create_topics = true;
+};
+
+// Runs librdkafka's in-process mock cluster on loopback until SIGINT or
+// SIGTERM, printing its bootstrap list. For tests only.
+absl::Status Devbroker(const DevbrokerFlags& flags);
+
+
+}  // namespace jaring::server

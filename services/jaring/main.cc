@@ -1,0 +1,42 @@
+// jaring: the Jaring server.
+//
+//   jaring serve [--data DIR] [--listen HOST:PORT] [--kafka BOOTSTRAP]
+//   jaring devbroker [--brokers N]
+#include <cstdio>
+
+#include "CLI/CLI.hpp"
+#include "services/jaring/commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"jaring: event-sourced digital social assistance (bansos) server"};
+  app.require_subcommand(1);
+
+  jaring::server::ServeFlags serve;
+  CLI::App* serve_cmd = app.add_subcommand(
+      "serve", "Serve Jaring on the embedded log (default) or on Kafka (--kafka)");
+  serve_cmd->add_option("--data", serve.data_dir, "Data directory (embedded log and projections)")
+      ->capture_default_str();
+  serve_cmd->add_option("--listen", serve.listen, "gRPC listen address; port 0 picks a free one")
+      ->capture_default_str();
+  serve_cmd->add_option("--kafka", serve.kafka, "Kafka bootstrap servers; empty means the embedded log");
+
+  jaring::server::DevbrokerFlags dev;
+  CLI::App* dev_cmd = app.add_subcommand(
+      "devbroker",
+      "FOR TESTS ONLY: run librdkafka's in-process mock Kafka cluster on loopback and print its "
+      "bootstrap list, so several processes (and kcat) can share one Kafka-protocol broker. "
+      "It keeps only about 5 MiB per partition and drops older records.");
+  dev_cmd->add_option("--brokers", dev.brokers, "Number of mock brokers")->capture_default_str();
+  dev_cmd->add_flag("!--no-topics", dev.create_topics, "Do not create Jaring's topics");
+
+  CLI11_PARSE(app, argc, argv);
+
+  absl::Status st;
+  if (*serve_cmd) st = jaring::server::Serve(serve);
+  if (*dev_cmd) st = jaring::server::Devbroker(dev);
+  if (!st.ok()) {
+    std::fprintf(stderr, "jaring: %s\n", st.ToString().c_str());
+    return 1;
+  }
+  return 0;
+}

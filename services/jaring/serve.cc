@@ -1,0 +1,98 @@
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+#include "libs/base/status.h"
+#include "libs/eventlog/embedded_log.h"
+#include "libs/eventlog/kafka_log.h"
+#include "libs/events/topics.h"
+#include "services/jaring/commands.h"
+
+namespace jaring::server {
+namespace {
+
+uint64_t DirectoryBytes(const std::filesystem::path& dir) {
+  uint64_t total = 0;
+  std::error_code ec;
+  for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    if (it->is_regular_file(ec)) total += it->file_size(ec);
+  }
+  return total;
+}
+
+absl::Status PrintContents(eventlog::EventLog& log) {
+  std::printf("%-24s %10s %14s\n", "topic", "partitions", "events");
+  for (const auto& topic : events::kDefaultTopics) {
+    const std::string name(topic.name);
+    JARING_ASSIGN_OR_RETURN(int32_t partitions, log.PartitionCount(name));
+    int64_t events = 0;
+    for (int32_t p = 0; p < partitions; ++p) {
+      JARING_ASSIGN_OR_RETURN(int64_t begin, log.BeginOffset(name, p));
+      JARING_ASSIGN_OR_RETURN(int64_t end, log.EndOffset(name, p));
+      events += end - begin;
+    }
+    std::printf("%-24s %10d %14lld\n", name.c_str(), partitions, static_cast<long long>(events));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status Serve(const ServeFlags& flags) {
+  // Block SIGINT/SIGTERM before any thread starts, so sigwait gets them.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+
+  std::unique_ptr<eventlog::EventLog> log;
+  const std::filesystem::path data = std::filesystem::absolute(flags.data_dir);
+  std::error_code ec;
+  std::filesystem::create_directories(data, ec);
+  if (ec) return absl::UnavailableError(absl::StrCat("cannot create ", data.string(), ": ", ec.message()));
+  if (flags.kafka.empty()) {
+    JARING_ASSIGN_OR_RETURN(log, eventlog::OpenEmbeddedLog({.dir = (data / "log").string()}));
+  } else {
+    JARING_ASSIGN_OR_RETURN(log, eventlog::OpenKafkaLog({.bootstrap = flags.kafka}));
+  }
+  for (const auto& topic : events::kDefaultTopics) {
+    JARING_RETURN_IF_ERROR(log->CreateTopic(std::string(topic.name), topic.partitions));
+  }
+  std::printf("jaring %s\n", "0.1.0");
+  std::printf("data directory: %s\n", data.c_str());
+  std::printf("event log:      %s\n", log->Describe().c_str());
+  if (flags.kafka.empty()) {
+    std::printf("on disk:        %.1f MiB\n", static_cast<double>(DirectoryBytes(data)) / (1 << 20));
+  }
+  JARING_RETURN_IF_ERROR(PrintContents(*log));
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(flags.listen, grpc::InsecureServerCredentials(), &port);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || port == 0) {
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", flags.listen));
+  }
+  const std::string host = flags.listen.substr(0, flags.listen.rfind(':'));
+  std::printf("listening on %s:%d (gRPC health and reflection; Ctrl-C stops)\n", host.c_str(), port);
+  std::fflush(stdout);
+
+  int sig = 0;
+  sigwait(&set, &sig);
+  std::printf("signal %d: shutting down\n", sig);
+  std::fflush(stdout);
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  server->Wait();
+  return absl::OkStatus();
+}
+
+}  // namespace jaring::server

@@ -1,0 +1,80 @@
+// Starts the real `jaring` binary: `serve` on the embedded log answers gRPC
+// health checks and shuts down cleanly on SIGTERM, keeping its data;
+// `devbroker` gives several processes one Kafka-protocol broker.
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/grpcpp.h>
+
+#include <future>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "libs/eventlog/kafka_log.h"
+#include "libs/events/topics.h"
+#include "libs/testing/status_matchers.h"
+#include "libs/testing/subprocess.h"
+#include "libs/testing/temp_dir.h"
+
+namespace jaring {
+namespace {
+
+using ::jaring::testing::Subprocess;
+using ::jaring::testing::TempDir;
+
+// grpc.health.v1.Health/Check with an empty request (overall health); the
+// response SERVING is field 1 = 1, i.e. the bytes 08 01.
+std::string HealthCheck(const std::string& target) {
+  auto channel = grpc::CreateChannel(target, grpc::InsecureChannelCredentials());
+  grpc::GenericStub stub(channel);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  grpc::ByteBuffer request, response;
+  grpc::Slice empty("", 0);
+  request = grpc::ByteBuffer(&empty, 1);
+  std::promise<grpc::Status> done;
+  stub.UnaryCall(&ctx, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request, &response,
+                 [&](grpc::Status s) { done.set_value(s); });
+  grpc::Status s = done.get_future().get();
+  if (!s.ok()) return "error: " + s.error_message();
+  std::vector<grpc::Slice> slices;
+  (void)response.Dump(&slices);
+  std::string bytes;
+  for (const auto& sl : slices) bytes.append(reinterpret_cast<const char*>(sl.begin()), sl.size());
+  return bytes;
+}
+
+TEST(ServerSmokeTest, ServeAnswersHealthChecksAndStopsCleanly) {
+  TempDir dir;
+  for (int run = 0; run < 2; ++run) {  // the second run reopens the same data
+    Subprocess server({JARING_BIN, "serve", "--data", dir.Sub("data"), "--listen", "127.0.0.1:0"});
+    auto topic_line = server.ReadUntil(std::string(events::kPopulationTopic));
+    ASSERT_TRUE(topic_line.has_value());
+    EXPECT_THAT(*topic_line, ::testing::HasSubstr(" 8 "));  // partitions
+    auto line = server.ReadUntil("listening on ");
+    ASSERT_TRUE(line.has_value());
+    const std::string target = line->substr(13, line->find(' ', 13) - 13);
+    EXPECT_EQ(HealthCheck(target), std::string("\x08\x01", 2)) << target;
+    const int status = server.Stop(SIGTERM);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  }
+}
+
+TEST(ServerSmokeTest, DevbrokerIsSharedByOtherProcesses) {
+  Subprocess broker({JARING_BIN, "devbroker", "--brokers", "1"});
+  auto bootstrap = broker.ReadLine();
+  ASSERT_TRUE(bootstrap.has_value());
+  ASSERT_THAT(*bootstrap, ::testing::HasSubstr("127.0.0.1:"));
+  ASSERT_OK_AND_ASSIGN(auto log, eventlog::OpenKafkaLog({.bootstrap = *bootstrap}));
+  ASSERT_OK_AND_ASSIGN(int32_t partitions, log->PartitionCount(std::string(events::kPopulationTopic)));
+  EXPECT_EQ(partitions, 8);
+  std::vector<eventlog::Record> records = {{"5271010101260001", "a", 1000}, {"5271010101260001", "b", 1001}};
+  ASSERT_OK_AND_ASSIGN(auto pos, log->Append(std::string(events::kPopulationTopic), records));
+  ASSERT_EQ(pos.size(), 2u);
+  EXPECT_EQ(pos[1].offset, pos[0].offset + 1);
+  log.reset();
+  const int status = broker.Stop(SIGTERM);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+}
+
+}  // namespace
+}  // namespace jaring

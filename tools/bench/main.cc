@@ -1,0 +1,192 @@
+// jaring-bench: Jaring's benchmarks. Each prints figures (or --json) and
+// measures the raw limit in the same run, side by side.
+//
+//   jaring-bench replay [--events N] [--families F] [--json]
+#include <cstdio>
+#include <filesystem>
+#include <random>
+
+#include "CLI/CLI.hpp"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "libs/eventlog/embedded_log.h"
+#include "libs/events/envelope.h"
+#include "libs/events/topics.h"
+#include "libs/projection/projection.h"
+#include "nlohmann/json.hpp"
+#include "rocksdb/db.h"
+#include "rocksdb/write_batch.h"
+#include "tools/bench/family_fold.h"
+#include "tools/bench/synthetic.h"
+
+namespace jaring::bench {
+namespace {
+
+struct ReplayFlags {
+  int64_t events = 200000;
+  int64_t families = 0;  // 0: events / 10
+  uint64_t seed = 42;
+  size_t append_batch = 1000;
+  size_t apply_batch = 200000;
+  std::string dir;
+  bool json = false;
+};
+
+double Seconds(absl::Time start) { return absl::ToDoubleSeconds(absl::Now() - start); }
+
+uint64_t DirBytes(const std::string& dir) {
+  uint64_t total = 0;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
+    if (e.is_regular_file()) total += e.file_size();
+  }
+  return total;
+}
+
+int Replay(ReplayFlags f) {
+  if (f.families <= 0) f.families = std::max<int64_t>(1, f.events / 10);
+  const bool own_dir = f.dir.empty();
+  if (own_dir) {
+    std::string tmpl = std::filesystem::temp_directory_path().string() + "/jaring-bench-XXXXXX";
+    if (mkdtemp(tmpl.data()) == nullptr) return 1;
+    f.dir = tmpl;
+  }
+  const std::string topic(events::kPopulationTopic);
+  auto log_or = eventlog::OpenEmbeddedLog({.dir = f.dir + "/log"});
+  if (!log_or.ok()) {
+    std::fprintf(stderr, "%s\n", log_or.status().ToString().c_str());
+    return 1;
+  }
+  auto log = std::move(log_or).value();
+  if (auto st = log->CreateTopic(topic, 8); !st.ok()) {
+    std::fprintf(stderr, "%s\n", st.ToString().c_str());
+    return 1;
+  }
+
+  // 1. Append N events (durable group commit, one fsync per batch).
+  SyntheticPopulation synth(f.families, f.seed);
+  double append_s = 0;
+  uint64_t event_bytes = 0;
+  std::vector<eventlog::Record> batch;
+  batch.reserve(f.append_batch);
+  for (int64_t i = 0; i < f.events;) {
+    batch.clear();
+    for (; i < f.events && batch.size() < f.append_batch; ++i) {
+      batch.push_back(events::ToRecord(synth.Next()));
+      event_bytes += batch.back().value.size();
+    }
+    const absl::Time t = absl::Now();
+    auto pos = log->Append(topic, batch);
+    append_s += Seconds(t);
+    if (!pos.ok()) {
+      std::fprintf(stderr, "append: %s\n", pos.status().ToString().c_str());
+      return 1;
+    }
+  }
+
+  // 2. Rebuild the family projection from the log into a fresh store.
+  FamilyFold fold;
+  projection::Options opts;
+  opts.dir = f.dir + "/rebuild";
+  opts.topics = {topic};
+  opts.max_batch_events = f.apply_batch;
+  absl::Time t = absl::Now();
+  if (auto st = projection::Rebuild(log.get(), &fold, opts); !st.ok()) {
+    std::fprintf(stderr, "rebuild: %s\n", st.ToString().c_str());
+    return 1;
+  }
+  const double replay_s = Seconds(t);
+
+  // Typical family record size, for the raw comparison.
+  uint64_t value_bytes = 0, values = 0;
+  {
+    auto dump = projection::DumpStore(opts.dir);
+    if (dump.ok()) {
+      for (const auto& [k, v] : *dump) {
+        if (k.rfind("fam/", 0) == 0) {
+          value_bytes += v.size();
+          ++values;
+        }
+      }
+    }
+  }
+  const size_t value_size = values ? value_bytes / values : 300;
+
+  // 3. The raw limit: plain RocksDB WriteBatch puts, one per event, of
+  //    comparable keys (family keys in random order) and values.
+  double raw_s = 0;
+  {
+    rocksdb::Options o;
+    o.create_if_missing = true;
+    rocksdb::DB* raw = nullptr;
+    if (!rocksdb::DB::Open(o, f.dir + "/raw", &raw).ok()) return 1;
+    std::unique_ptr<rocksdb::DB> db(raw);
+    std::mt19937_64 rng(f.seed);
+    std::string value(value_size, 'x');
+    for (size_t i = 0; i < value.size(); ++i) value[i] = static_cast<char>('a' + rng() % 26);
+    t = absl::Now();
+    rocksdb::WriteBatch wb;
+    for (int64_t i = 0; i < f.events; ++i) {
+      const int64_t fam = static_cast<int64_t>(rng() % static_cast<uint64_t>(f.families));
+      wb.Put(absl::StrCat("fam/527101", fam), value);
+      if (wb.Count() >= f.append_batch || i + 1 == f.events) {
+        if (!db->Write(rocksdb::WriteOptions(), &wb).ok()) return 1;
+        wb.Clear();
+      }
+    }
+    raw_s = Seconds(t);
+  }
+
+  const double events_per_s = static_cast<double>(f.events) / replay_s;
+  const double raw_per_s = static_cast<double>(f.events) / raw_s;
+  const double append_per_s = static_cast<double>(f.events) / append_s;
+  const uint64_t log_bytes = DirBytes(f.dir + "/log");
+  if (f.json) {
+    nlohmann::json j = {
+        {"bench", "replay"},
+        {"events", f.events},
+        {"families", f.families},
+        {"event_bytes_avg", event_bytes / static_cast<uint64_t>(f.events)},
+        {"family_record_bytes_avg", value_size},
+        {"append_events_per_s", append_per_s},
+        {"events_per_s", events_per_s},
+        {"raw_puts_per_s", raw_per_s},
+        {"ratio", events_per_s / raw_per_s},
+        {"replay_seconds", replay_s},
+        {"log_bytes", log_bytes},
+    };
+    std::printf("%s\n", j.dump(2).c_str());
+  } else {
+    std::printf("replay: %lld events, %lld families (event %llu B, family record %zu B)\n",
+                static_cast<long long>(f.events), static_cast<long long>(f.families),
+                static_cast<unsigned long long>(event_bytes / static_cast<uint64_t>(f.events)), value_size);
+    std::printf("  append to embedded log (fsync per %zu)  %12.0f events/s\n", f.append_batch, append_per_s);
+    std::printf("  rebuild projection from the log       %12.0f events/s  (%.2f s)\n", events_per_s, replay_s);
+    std::printf("  raw RocksDB WriteBatch puts           %12.0f puts/s\n", raw_per_s);
+    std::printf("  ratio rebuild / raw                   %12.2f\n", events_per_s / raw_per_s);
+    std::printf("  log on disk                           %12.1f MiB\n", static_cast<double>(log_bytes) / (1 << 20));
+  }
+  log.reset();
+  if (own_dir) std::filesystem::remove_all(f.dir);
+  return 0;
+}
+
+}  // namespace
+}  // namespace jaring::bench
+
+int main(int argc, char** argv) {
+  CLI::App app{"jaring-bench: Jaring's benchmarks (figures, or --json)"};
+  app.require_subcommand(1);
+  jaring::bench::ReplayFlags replay;
+  CLI::App* r = app.add_subcommand("replay", "Append population events to the embedded log, rebuild a projection "
+                                             "from them, and compare with raw RocksDB puts");
+  r->add_option("--events", replay.events, "Events to append and replay")->capture_default_str();
+  r->add_option("--families", replay.families, "Families (default events/10)");
+  r->add_option("--seed", replay.seed, "Generator seed")->capture_default_str();
+  r->add_option("--append-batch", replay.append_batch, "Records per Append")->capture_default_str();
+  r->add_option("--apply-batch", replay.apply_batch, "Events per projection batch")->capture_default_str();
+  r->add_option("--dir", replay.dir, "Working directory (default: a temporary one, removed)");
+  r->add_flag("--json", replay.json, "Print JSON");
+  CLI11_PARSE(app, argc, argv);
+  if (*r) return jaring::bench::Replay(replay);
+  return 0;
+}

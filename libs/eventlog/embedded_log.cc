@@ -452,9 +452,9 @@ absl::StatusOr<std::vector<Position>> EmbeddedLog::Append(std::string_view topic
     if (r.key.empty()) {
       return absl::InvalidArgumentError(absl::StrCat("records[", i, "].key is empty"));
     }
-    if (r.timestamp_ms < 0 && r.timestamp_ms != kNoTimestamp) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("records[", i, "].timestamp_ms is negative (", r.timestamp_ms, ")"));
+    if (r.timestamp_ms <= 0 && r.timestamp_ms != kNoTimestamp) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "records[", i, "].timestamp_ms must be positive (got ", r.timestamp_ms, ")"));
     }
     positions[i].partition = PartitionForKey(r.key, partition_count);
     w.bytes += r.key.size() + r.value.size();

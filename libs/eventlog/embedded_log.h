@@ -9,7 +9,7 @@
 // Beyond the EventLog contract:
 //   - Topic names are Kafka-legal: 1..249 characters from [a-zA-Z0-9._-]
 //     (so a topic can move to Kafka unchanged); others are kInvalidArgument.
-//   - Record timestamps must be >= 0 or kNoTimestamp (Kafka rejects negative
+//   - Record timestamps must be > 0 or kNoTimestamp (Kafka rejects negative
 //     timestamps too); others are kInvalidArgument, naming the record.
 //   - Append errors: kUnavailable when RocksDB failed the write (nothing of
 //     the failed group is visible; RocksDB usually refuses further writes

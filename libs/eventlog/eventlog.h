@@ -35,7 +35,8 @@ struct Record {
   std::string key;
   // Opaque bytes (for Jaring topics, a serialized jaring.v1.Envelope).
   std::string value;
-  // The record's timestamp; kNoTimestamp means "now" by the log's clock.
+  // The record's timestamp, > 0; kNoTimestamp means "now" by the log's
+  // clock. (librdkafka cannot produce a timestamp of 0: it reads 0 as "now".)
   int64_t timestamp_ms = kNoTimestamp;
 };
 
@@ -109,6 +110,9 @@ class EventLog {
   // (nothing is appended); kUnavailable / kDeadlineExceeded when the bus did
   // not acknowledge: then some records may have been appended, so callers
   // retry with the same event ids and readers drop duplicates by id.
+  // (librdkafka 2.0.2's mock broker, unlike a real one, may also store a
+  // retried batch twice after a lost response; readers' drop-by-id covers
+  // that too. See libs/eventlog/README.md.)
   virtual absl::StatusOr<std::vector<Position>> Append(std::string_view topic,
                                                        std::span<const Record> records) = 0;
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <functional>
 #include <map>
 #include <memory>
@@ -413,6 +414,10 @@ absl::Status KafkaLog::CreateTopic(std::string_view topic, int32_t partitions) {
     return absl::InvalidArgumentError(
         absl::StrCat("kafka: cannot create topic ", Quote(topic), ": ", errstr));
   }
+  // Jaring's topics are the system of record: retention forever.
+  rd_kafka_NewTopic_set_config(new_topic, "retention.ms", "-1");
+  rd_kafka_NewTopic_set_config(new_topic, "retention.bytes", "-1");
+  rd_kafka_NewTopic_set_config(new_topic, "cleanup.policy", "delete");
   rd_kafka_AdminOptions_t* admin_options =
       rd_kafka_AdminOptions_new(producer_, RD_KAFKA_ADMIN_OP_CREATETOPICS);
   const int timeout_ms = TimeoutMs(options_.request_timeout);

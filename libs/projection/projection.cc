@@ -21,10 +21,10 @@ namespace {
 // Runtime keys (docs/formats/projection-store.md):
 //   "\0o" topic "\0" partition:BE32  -> next offset:BE64
 //   "\0s" event_type                 -> skipped count:BE64
-//   "\0snapshot"                     -> text describing an as-of bound
+//   "\0asof"                         -> text describing an as-of bound
 constexpr std::string_view kOffsetPrefix("\0o", 2);
 constexpr std::string_view kSkippedPrefix("\0s", 2);
-constexpr std::string_view kSnapshotKey("\0snapshot", 9);
+constexpr std::string_view kSnapshotKey("\0asof", 5);
 
 std::string OffsetKey(const TopicPartition& tp) {
   std::string k(kOffsetPrefix);
@@ -166,6 +166,7 @@ Projection::~Projection() { Stop(); }
 
 absl::StatusOr<std::unique_ptr<Projection>> Projection::Open(eventlog::EventLog* log,
                                                              Applier* applier, Options options) {
+  if (options.max_batch_events == 0) return absl::InvalidArgumentError("max_batch_events: must be at least 1");
   std::unique_ptr<Projection> p(new Projection(log, applier, std::move(options)));
   JARING_RETURN_IF_ERROR(p->Init(std::nullopt));
   return p;
@@ -176,6 +177,7 @@ absl::Status Projection::Init(const std::optional<Bound>& bound) {
   JARING_ASSIGN_OR_RETURN(db_, OpenStore(options_.dir));
   std::string snapshot;
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), rocksdb::Slice(kSnapshotKey.data(), kSnapshotKey.size()), &snapshot);
+  if (!s.ok() && !s.IsNotFound()) return FromRocks(s, "read snapshot marker");
   if (s.ok() && !bound.has_value()) {
     return absl::FailedPreconditionError(absl::StrCat(
         "store ", options_.dir, " is an as-of snapshot (", snapshot, ") and cannot follow the log"));
@@ -353,8 +355,14 @@ absl::Status Projection::Run(const std::map<TopicPartition, int64_t>& targets, b
           continue;
         }
       }
+      if (!events::HasKnownPayload(envelope) && envelope.event_type().empty()) {
+        // Every envelope names its type; bytes that parse but name nothing
+        // (an empty value, foreign data) are not an event.
+        return absl::DataLossError(absl::StrCat("record at ", events::RecordName(rec.topic, rec.partition, rec.offset),
+                                                " is not a jaring.v1.Envelope (no event_type, no payload)"));
+      }
       if (!events::HasKnownPayload(envelope)) {
-        skipped[envelope.event_type().empty() ? std::string("(untyped)") : envelope.event_type()]++;
+        skipped[envelope.event_type()]++;
         delta.unknown_skipped++;
         it->second = rec.offset + 1;
         continue;
@@ -421,6 +429,10 @@ void Projection::Start() {
   {
     absl::MutexLock lock(&mu_);
     if (running_) return;
+  }
+  if (follower_.joinable()) follower_.join();  // a follower that stopped on an error
+  {
+    absl::MutexLock lock(&mu_);
     running_ = true;
     stop_ = false;
   }
@@ -499,6 +511,7 @@ absl::Status Rebuild(eventlog::EventLog* log, Applier* applier, Options options)
 absl::Status BuildAsOf(eventlog::EventLog* log, Applier* applier, Options options,
                        const Bound& bound) {
   JARING_RETURN_IF_ERROR(RequireFresh(options.dir));
+  if (options.max_batch_events == 0) return absl::InvalidArgumentError("max_batch_events: must be at least 1");
   options.use_wal = false;
   const bool snapshot = bound.recorded_at_ms.has_value() || !bound.end_offsets.empty();
   std::unique_ptr<Projection> p(new Projection(log, applier, std::move(options)));

@@ -12,8 +12,9 @@
 // Writes to one key within a batch coalesce into one RocksDB write: a family
 // with twenty events in a batch costs one put.
 //
-// Bad input: bytes that do not decode stop the projection with kDataLoss
-// naming topic, partition and offset (never skipped). An envelope whose
+// Bad input: bytes that do not decode, or decode to an envelope that names
+// no type, stop the projection with kDataLoss naming topic, partition and
+// offset (never skipped). An envelope whose
 // payload this build does not know (written by a newer build) is skipped and
 // counted under its event_type, in the same batch, so old services survive
 // new events.
@@ -64,8 +65,9 @@ struct Event {
 class Batch {
  public:
   // Reads `key` from the pending writes of this batch, else from the store.
-  // Returns nullopt if absent or deleted. Errors: kInternal on a RocksDB read
-  // error; kDataLoss if a pending message cannot be serialized.
+  // Returns nullopt if absent or deleted. Errors: kUnavailable on an I/O
+  // error, kDataLoss on corruption or if a pending message cannot be
+  // serialized, kInternal otherwise.
   absl::StatusOr<std::optional<std::string>> Get(std::string_view key) const;
   // Keys must not start with '\0' (reserved for the runtime's own records).
   void Put(std::string_view key, std::string_view value);
@@ -158,7 +160,9 @@ class Projection {
   // Opens (or creates) the store and loads its offsets. `log` and `applier`
   // are not owned and must outlive the projection. Errors: kUnavailable if
   // the store cannot be opened (e.g. locked); kFailedPrecondition if it is an
-  // as-of snapshot (those are read-only); kNotFound for an unknown topic.
+  // as-of snapshot (those are read-only) or has applied more than the log
+  // holds (it belongs to another log); kNotFound for an unknown topic;
+  // kInvalidArgument for max_batch_events 0.
   static absl::StatusOr<std::unique_ptr<Projection>> Open(eventlog::EventLog* log,
                                                           Applier* applier, Options options);
   ~Projection();  // Stops the follower if running.
@@ -175,8 +179,9 @@ class Projection {
 
   // Read-your-writes: blocks until every record of `topic`/`partition` below
   // `next_offset` is applied (after an Append returned Position p, wait for
-  // p.offset + 1). Errors: kDeadlineExceeded after `timeout`; the follower's
-  // error if it stopped.
+  // p.offset + 1). Errors: kDeadlineExceeded after `timeout`; kNotFound for a
+  // partition this projection does not read; the follower's error if it
+  // stopped on one; kCancelled if it was stopped.
   absl::Status WaitFor(std::string_view topic, int32_t partition, int64_t next_offset,
                        absl::Duration timeout);
 

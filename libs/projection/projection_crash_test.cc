@@ -62,7 +62,7 @@ Child Spawn(const std::string& log_dir, const std::string& store_dir, bool wal) 
 Dump Comparable(const Dump& all) {
   Dump out;
   for (const auto& kv : all) {
-    if (kv.first != std::string("\0snapshot", 9)) out.push_back(kv);
+    if (kv.first != std::string("\0asof", 5)) out.push_back(kv);
   }
   return out;
 }

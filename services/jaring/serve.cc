@@ -12,6 +12,7 @@
 #include "libs/eventlog/kafka_log.h"
 #include "libs/events/topics.h"
 #include "services/jaring/commands.h"
+#include "services/population/service.h"
 
 namespace jaring::server {
 namespace {
@@ -73,9 +74,18 @@ absl::Status Serve(const ServeFlags& flags) {
   }
   JARING_RETURN_IF_ERROR(PrintContents(*log));
 
+  const std::filesystem::path stores = flags.kafka.empty() ? data : data / "kafka";
+  JARING_ASSIGN_OR_RETURN(auto population,
+                          population::PopulationServiceImpl::Create(
+                              log.get(), {.store_dir = (stores / "population").string()}));
+  std::printf("population:     %lld events applied at start, store %s\n",
+              static_cast<long long>(population->projection().stats().events_applied),
+              (stores / "population").c_str());
+
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
+  builder.RegisterService(population.get());
   int port = 0;
   builder.AddListeningPort(flags.listen, grpc::InsecureServerCredentials(), &port);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();

@@ -1,0 +1,690 @@
+#include "services/population/service.h"
+
+#include <algorithm>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "libs/base/hash.h"
+#include "libs/base/status.h"
+#include "libs/base/strings.h"
+#include "libs/events/envelope.h"
+#include "libs/events/topics.h"
+#include "services/population/fold.h"
+#include "services/population/validation.h"
+
+namespace jaring::population {
+namespace {
+
+using Envelopes = std::vector<v1::Envelope>;
+
+grpc::Status ToGrpc(const absl::Status& s) {
+  return grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(s.message()));
+}
+
+template <typename Resp>
+grpc::Status Reply(const absl::StatusOr<v1::CommandResult>& r, Resp* resp) {
+  if (!r.ok()) return ToGrpc(r.status());
+  *resp->mutable_result() = *r;
+  return grpc::Status::OK;
+}
+
+absl::Status Invalid(std::string_view field, std::string_view why) {
+  return absl::InvalidArgumentError(absl::StrCat(Av(field), ": ", Av(why)));
+}
+
+absl::Status Conflict(std::string_view field, std::string_view why) {
+  return absl::FailedPreconditionError(absl::StrCat(Av(field), ": ", Av(why)));
+}
+
+v1::Envelope For(const std::string& kk, const std::string& region) {
+  v1::Envelope e;
+  e.set_key(kk);
+  e.set_region_code(region);
+  return e;
+}
+
+const v1::FamilyMember* LivingMember(const v1::Family& f, std::string_view nik) {
+  const v1::FamilyMember* m = FindMember(f, nik);
+  return m != nullptr && m->alive() ? m : nullptr;
+}
+
+// Format checks of a family registration (RegisterFamily and Import).
+absl::Status ValidateRegistration(const v1::FamilyRegistered& f, absl::CivilDay today) {
+  JARING_RETURN_IF_ERROR(ValidateKkNumber("family.kk_number", f.kk_number(), today));
+  JARING_RETURN_IF_ERROR(ValidateRegionCode("family.region_code", f.region_code()));
+  JARING_RETURN_IF_ERROR(ValidateKkInRegion("family.kk_number", f.kk_number(), f.region_code()));
+  if (!f.split_from_kk_number().empty()) {
+    return Invalid("family.split_from_kk_number", "must be empty: a split is recorded with SplitFamily");
+  }
+  if (f.members().empty()) return Invalid("family.members", "a family card lists at least one member");
+  std::set<std::string> niks;
+  int heads = 0;
+  for (int i = 0; i < f.members_size(); ++i) {
+    const std::string field = absl::StrCat("family.members[", i, "]");
+    JARING_RETURN_IF_ERROR(ValidateMember(field, f.members(i), today));
+    if (!niks.insert(f.members(i).nik()).second) return Invalid(field + ".nik", "listed twice on this card");
+    if (f.members(i).relationship() == v1::RELATIONSHIP_HEAD) {
+      ++heads;
+      if (f.members(i).nik() != f.head_nik()) {
+        return Invalid("family.head_nik", absl::StrCat("does not match the member marked as head (", field, ")"));
+      }
+    }
+  }
+  if (heads != 1) {
+    return Invalid("family.members", absl::StrCat("exactly one member must be the head, found ", heads));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+// ------------------------------------------------------------ lifecycle
+
+PopulationServiceImpl::PopulationServiceImpl(eventlog::EventLog* log, ServiceOptions options)
+    : log_(log),
+      options_(std::move(options)),
+      clock_(options_.clock != nullptr ? options_.clock : Clock::Real()),
+      stripes_(new absl::Mutex[kStripes]) {}
+
+PopulationServiceImpl::~PopulationServiceImpl() {
+  if (projection_) projection_->Stop();
+}
+
+absl::StatusOr<std::unique_ptr<PopulationServiceImpl>> PopulationServiceImpl::Create(eventlog::EventLog* log,
+                                                                                     ServiceOptions options) {
+  std::unique_ptr<PopulationServiceImpl> s(new PopulationServiceImpl(log, std::move(options)));
+  projection::Options po;
+  po.dir = s->options_.store_dir;
+  po.topics = {std::string(events::kPopulationTopic)};
+  po.poll_timeout = absl::Milliseconds(20);
+  JARING_ASSIGN_OR_RETURN(s->projection_, projection::Projection::Open(log, &s->applier_, po));
+  JARING_RETURN_IF_ERROR(s->projection_->CatchUp());
+  s->reader_ = PopulationReader(s->projection_->db());
+  s->projection_->Start();
+  return s;
+}
+
+// ------------------------------------------------------------ pipeline
+
+void PopulationServiceImpl::StampHeaders(const v1::CommandContext& ctx, const Times& times,
+                                         Envelopes& events) const {
+  for (size_t i = 0; i < events.size(); ++i) {
+    v1::Envelope& e = events[i];
+    // Deterministic per request: a retry after a failed append produces the
+    // same ids, and the projection drops the second copy.
+    e.set_event_id(events::DeterministicId("population", {ctx.request_id(), absl::StrCat(i)}));
+    *e.mutable_occurred_at() = events::ToProtoTime(times.occurred_at);
+    *e.mutable_recorded_at() = events::ToProtoTime(times.recorded_at);
+    e.set_source(ctx.source() == v1::SOURCE_UNSPECIFIED ? v1::SOURCE_DINSOS : ctx.source());
+    e.set_actor(ctx.actor());
+    e.set_causation_id(ctx.request_id());
+    e.set_correlation_id(ctx.correlation_id().empty() ? ctx.request_id() : ctx.correlation_id());
+    e.set_request_id(ctx.request_id());
+    events::StampType(e);
+  }
+}
+
+absl::StatusOr<std::vector<v1::EventPosition>> PopulationServiceImpl::AppendAndApply(Envelopes& events) {
+  std::vector<eventlog::Record> records;
+  records.reserve(events.size());
+  for (const v1::Envelope& e : events) records.push_back(events::ToRecord(e));
+  const std::string topic(events::kPopulationTopic);
+  JARING_ASSIGN_OR_RETURN(std::vector<eventlog::Position> positions, log_->Append(topic, records));
+  std::vector<v1::EventPosition> out;
+  out.reserve(positions.size());
+  for (size_t i = 0; i < positions.size(); ++i) {
+    JARING_RETURN_IF_ERROR(
+        projection_->WaitFor(topic, positions[i].partition, positions[i].offset + 1, options_.apply_timeout));
+    v1::EventPosition p;
+    p.set_event_id(events[i].event_id());
+    p.set_topic(topic);
+    p.set_partition(positions[i].partition);
+    p.set_offset(positions[i].offset);
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+absl::StatusOr<v1::Family> PopulationServiceImpl::LiveFamily(std::string_view kk, std::string_view field) const {
+  absl::StatusOr<v1::Family> f = reader_.GetFamily(kk);
+  if (absl::IsNotFound(f.status())) {
+    return absl::FailedPreconditionError(absl::StrCat(Av(field), ": family ", Av(kk), " is not registered"));
+  }
+  return f;
+}
+
+absl::StatusOr<v1::CommandResult> PopulationServiceImpl::Execute(const v1::CommandContext& ctx,
+                                                                 const std::string& primary_kk,
+                                                                 std::vector<std::string> lock_keys,
+                                                                 const Planner& plan) {
+  JARING_RETURN_IF_ERROR(ValidateRequestId("context.request_id", ctx.request_id()));
+  Times times;
+  JARING_RETURN_IF_ERROR(ValidateEventTimes(ctx, clock_->Now(), &times.occurred_at, &times.recorded_at));
+
+  std::set<size_t> stripes;
+  for (const std::string& k : lock_keys) stripes.insert(Fnv1a64(k) % kStripes);
+  absl::ReaderMutexLock table(&table_);
+  for (size_t s : stripes) stripes_[s].Lock();
+  struct Unlock {
+    PopulationServiceImpl* self;
+    const std::set<size_t>& stripes;
+    ~Unlock() {
+      for (auto it = stripes.rbegin(); it != stripes.rend(); ++it) self->stripes_[*it].Unlock();
+    }
+  } unlock{this, stripes};
+
+  JARING_ASSIGN_OR_RETURN(std::optional<v1::CommandResult> earlier, reader_.RequestResult(ctx.request_id(), primary_kk));
+  if (earlier.has_value()) return *earlier;
+  if (ctx.has_expected_version()) {
+    JARING_ASSIGN_OR_RETURN(v1::Family f, LiveFamily(primary_kk, "kk_number"));
+    if (f.version() != ctx.expected_version()) {
+      return absl::AbortedError(absl::StrCat("context.expected_version: family ", primary_kk, " is at version ",
+                                             f.version(), ", not ", ctx.expected_version(),
+                                             "; read it again and retry"));
+    }
+  }
+  JARING_ASSIGN_OR_RETURN(Envelopes events, plan(times));
+  StampHeaders(ctx, times, events);
+  JARING_ASSIGN_OR_RETURN(std::vector<v1::EventPosition> positions, AppendAndApply(events));
+  v1::CommandResult result;
+  for (auto& p : positions) *result.add_events() = std::move(p);
+  JARING_ASSIGN_OR_RETURN(v1::Family f, reader_.GetFamily(primary_kk));
+  result.set_family_version(f.version());
+  return result;
+}
+
+// ------------------------------------------------------------ commands
+
+absl::StatusOr<v1::CommandResult> PopulationServiceImpl::RegisterFamily(const v1::RegisterFamilyRequest& r) {
+  const absl::CivilDay today = TodayIn(clock_->Now());
+  JARING_RETURN_IF_ERROR(ValidateRegistration(r.family(), today));
+  std::vector<std::string> locks = {r.family().kk_number()};
+  for (const auto& m : r.family().members()) locks.push_back(m.nik());
+  return Execute(r.context(), r.family().kk_number(), locks, [&](const Times&) -> absl::StatusOr<Envelopes> {
+    const v1::FamilyRegistered& f = r.family();
+    if (reader_.GetFamily(f.kk_number()).ok()) {
+      return Conflict("family.kk_number", absl::StrCat(f.kk_number(), " is already registered"));
+    }
+    for (int i = 0; i < f.members_size(); ++i) {
+      auto list = reader_.Memberships(f.members(i).nik());
+      if (!list.ok()) continue;
+      for (const Membership& m : list->memberships) {
+        if (m.alive) {
+          return Conflict(absl::StrCat("family.members[", i, "].nik"),
+                          absl::StrCat("this person is already listed alive in family ", m.kk_number,
+                                       "; move them with MoveMember"));
+        }
+      }
+    }
+    v1::Envelope e = For(f.kk_number(), f.region_code());
+    *e.mutable_family_registered() = f;
+    return Envelopes{std::move(e)};
+  });
+}
+
+absl::StatusOr<v1::CommandResult> PopulationServiceImpl::RecordBirth(const v1::RecordBirthRequest& r) {
+  const absl::CivilDay today = TodayIn(clock_->Now());
+  JARING_RETURN_IF_ERROR(ValidateKkNumber("kk_number", r.kk_number(), today));
+  v1::BirthRecorded birth = r.birth();
+  if (birth.child().relationship() == v1::RELATIONSHIP_UNSPECIFIED) {
+    birth.mutable_child()->set_relationship(v1::RELATIONSHIP_CHILD);
+  }
+  if (birth.child().relationship() == v1::RELATIONSHIP_HEAD) {
+    return Invalid("birth.child.relationship", "a newborn cannot be the head of the family");
+  }
+  JARING_RETURN_IF_ERROR(ValidateMember("birth.child", birth.child(), today));
+  if (birth.mother_nik().empty() && birth.no_mother_reason().empty()) {
+    return Invalid("birth.mother_nik", "name the mother, or give no_mother_reason");
+  }
+  return Execute(r.context(), r.kk_number(), {r.kk_number(), birth.child().nik()},
+                 [&, birth](const Times&) -> absl::StatusOr<Envelopes> {
+                   JARING_ASSIGN_OR_RETURN(v1::Family f, LiveFamily(r.kk_number(), "kk_number"));
+                   if (!birth.mother_nik().empty()) {
+                     const v1::FamilyMember* mother = LivingMember(f, birth.mother_nik());
+                     if (mother == nullptr) {
+                       return Conflict("birth.mother_nik", "is not a living member of this family");
+                     }
+                     if (mother->member().sex() != v1::SEX_FEMALE) {
+                       return Conflict("birth.mother_nik", "the member named as mother is not a woman");
+                     }
+                   }
+                   auto list = reader_.Memberships(birth.child().nik());
+                   if (list.ok() && !list->memberships.empty()) {
+                     return Conflict("birth.child.nik", "is already listed in a family");
+                   }
+                   v1::Envelope e = For(f.kk_number(), f.region_code());
+                   *e.mutable_birth_recorded() = birth;
+                   return Envelopes{std::move(e)};
+                 });
+}
+
+absl::StatusOr<v1::CommandResult> PopulationServiceImpl::RecordDeath(const v1::RecordDeathRequest& r) {
+  const absl::CivilDay today = TodayIn(clock_->Now());
+  JARING_RETURN_IF_ERROR(ValidateKkNumber("kk_number", r.kk_number(), today));
+  JARING_RETURN_IF_ERROR(ValidateNik("death.nik", r.death().nik(), today));
+  JARING_RETURN_IF_ERROR(ValidateDate("death.date_of_death", r.death().date_of_death()));
+  if (ToCivilDay(r.death().date_of_death()) > today) {
+    return Invalid("death.date_of_death", "is in the future");
+  }
+  return Execute(r.context(), r.kk_number(), {r.kk_number(), r.death().nik()},
+                 [&](const Times&) -> absl::StatusOr<Envelopes> {
+                   JARING_ASSIGN_OR_RETURN(v1::Family f, LiveFamily(r.kk_number(), "kk_number"));
+                   const v1::FamilyMember* m = FindMember(f, r.death().nik());
+                   if (m == nullptr) return Conflict("death.nik", "is not a member of this family");
+                   if (!m->alive()) return Conflict("death.nik", "this member's death is already recorded");
+                   if (ToCivilDay(r.death().date_of_death()) < ToCivilDay(m->member().birth_date())) {
+                     return Invalid("death.date_of_death", "is before the member's birth date");
+                   }
+                   v1::Envelope e = For(f.kk_number(), f.region_code());
+                   *e.mutable_death_recorded() = r.death();
+                   return Envelopes{std::move(e)};
+                 });
+}
+
+absl::StatusOr<v1::CommandResult> PopulationServiceImpl::MoveMember(const v1::MoveMemberRequest& r) {
+  const absl::CivilDay today = TodayIn(clock_->Now());
+  JARING_RETURN_IF_ERROR(ValidateKkNumber("from_kk_number", r.from_kk_number(), today));
+  JARING_RETURN_IF_ERROR(ValidateKkNumber("to_kk_number", r.to_kk_number(), today));
+  JARING_RETURN_IF_ERROR(ValidateNik("nik", r.nik(), today));
+  if (r.from_kk_number() == r.to_kk_number()) return Invalid("to_kk_number", "is the same family");
+  if (r.relationship() == v1::RELATIONSHIP_HEAD) {
+    return Invalid("relationship", "a member moves in as a member; change the head afterwards");
+  }
+  return Execute(
+      r.context(), r.from_kk_number(), {r.from_kk_number(), r.to_kk_number(), r.nik()},
+      [&](const Times&) -> absl::StatusOr<Envelopes> {
+        JARING_ASSIGN_OR_RETURN(v1::Family from, LiveFamily(r.from_kk_number(), "from_kk_number"));
+        JARING_ASSIGN_OR_RETURN(v1::Family to, LiveFamily(r.to_kk_number(), "to_kk_number"));
+        const v1::FamilyMember* m = FindMember(from, r.nik());
+        if (m == nullptr) return Conflict("nik", "is not a member of the family it moves from");
+        if (!m->alive()) return Conflict("nik", "this member is recorded as dead");
+        if (from.head_nik() == r.nik()) {
+          return Conflict("nik", "is the head of the family it leaves; change the head first");
+        }
+        if (FindMember(to, r.nik()) != nullptr) return Conflict("nik", "is already in the destination family");
+        v1::Member moved = m->member();
+        moved.set_relationship(r.relationship() == v1::RELATIONSHIP_UNSPECIFIED ? v1::RELATIONSHIP_OTHER_RELATIVE
+                                                                                 : r.relationship());
+        v1::Envelope out = For(from.kk_number(), from.region_code());
+        auto* o = out.mutable_member_moved_out();
+        o->set_nik(r.nik());
+        o->set_to_kk_number(to.kk_number());
+        o->set_to_region_code(to.region_code());
+        o->set_reason(r.reason());
+        v1::Envelope in = For(to.kk_number(), to.region_code());
+        auto* i = in.mutable_member_moved_in();
+        *i->mutable_member() = moved;
+        i->set_from_kk_number(from.kk_number());
+        i->set_from_region_code(from.region_code());
+        return Envelopes{std::move(out), std::move(in)};
+      });
+}
+
+absl::StatusOr<v1::CommandResult> PopulationServiceImpl::SplitFamily(const v1::SplitFamilyRequest& r) {
+  const absl::CivilDay today = TodayIn(clock_->Now());
+  JARING_RETURN_IF_ERROR(ValidateKkNumber("kk_number", r.kk_number(), today));
+  JARING_RETURN_IF_ERROR(ValidateKkNumber("new_kk_number", r.new_kk_number(), today));
+  JARING_RETURN_IF_ERROR(ValidateRegionCode("new_region_code", r.new_region_code()));
+  JARING_RETURN_IF_ERROR(ValidateKkInRegion("new_kk_number", r.new_kk_number(), r.new_region_code()));
+  if (r.member_niks().empty()) return Invalid("member_niks", "name the members who leave");
+  std::set<std::string> leaving(r.member_niks().begin(), r.member_niks().end());
+  if (leaving.size() != static_cast<size_t>(r.member_niks_size())) return Invalid("member_niks", "lists a NIK twice");
+  if (leaving.count(r.new_head_nik()) == 0) return Invalid("new_head_nik", "must be one of member_niks");
+  std::vector<std::string> locks = {r.kk_number(), r.new_kk_number()};
+  locks.insert(locks.end(), leaving.begin(), leaving.end());
+  return Execute(r.context(), r.kk_number(), locks, [&](const Times&) -> absl::StatusOr<Envelopes> {
+    JARING_ASSIGN_OR_RETURN(v1::Family f, LiveFamily(r.kk_number(), "kk_number"));
+    if (reader_.GetFamily(r.new_kk_number()).ok()) {
+      return Conflict("new_kk_number", absl::StrCat(r.new_kk_number(), " is already registered"));
+    }
+    v1::FamilyRegistered reg;
+    reg.set_kk_number(r.new_kk_number());
+    reg.set_region_code(r.new_region_code());
+    reg.set_head_nik(r.new_head_nik());
+    reg.set_split_from_kk_number(f.kk_number());
+    reg.set_address(r.address());
+    for (int i = 0; i < r.member_niks_size(); ++i) {
+      const std::string& nik = r.member_niks(i);
+      const v1::FamilyMember* m = LivingMember(f, nik);
+      if (m == nullptr) {
+        return Conflict(absl::StrCat("member_niks[", i, "]"), "is not a living member of this family");
+      }
+      if (nik == f.head_nik()) {
+        return Conflict(absl::StrCat("member_niks[", i, "]"), "the head stays with the old card; change the head first");
+      }
+      v1::Member moved = m->member();
+      moved.set_relationship(nik == r.new_head_nik() ? v1::RELATIONSHIP_HEAD
+                             : moved.relationship() == v1::RELATIONSHIP_HEAD ? v1::RELATIONSHIP_OTHER_RELATIVE
+                                                                             : moved.relationship());
+      *reg.add_members() = moved;
+    }
+    v1::Envelope split = For(f.kk_number(), f.region_code());
+    auto* s = split.mutable_family_split();
+    s->set_new_kk_number(r.new_kk_number());
+    s->set_new_region_code(r.new_region_code());
+    *s->mutable_member_niks() = r.member_niks();
+    s->set_new_head_nik(r.new_head_nik());
+    s->set_reason(r.reason());
+    v1::Envelope created = For(r.new_kk_number(), r.new_region_code());
+    *created.mutable_family_registered() = std::move(reg);
+    return Envelopes{std::move(split), std::move(created)};
+  });
+}
+
+absl::StatusOr<v1::CommandResult> PopulationServiceImpl::ChangeHead(const v1::ChangeHeadRequest& r) {
+  const absl::CivilDay today = TodayIn(clock_->Now());
+  JARING_RETURN_IF_ERROR(ValidateKkNumber("kk_number", r.kk_number(), today));
+  JARING_RETURN_IF_ERROR(ValidateNik("new_head_nik", r.new_head_nik(), today));
+  return Execute(r.context(), r.kk_number(), {r.kk_number()}, [&](const Times&) -> absl::StatusOr<Envelopes> {
+    JARING_ASSIGN_OR_RETURN(v1::Family f, LiveFamily(r.kk_number(), "kk_number"));
+    if (f.head_nik() == r.new_head_nik()) return Conflict("new_head_nik", "is already the head");
+    if (LivingMember(f, r.new_head_nik()) == nullptr) {
+      return Conflict("new_head_nik", "is not a living member of this family");
+    }
+    v1::Envelope e = For(f.kk_number(), f.region_code());
+    auto* h = e.mutable_head_changed();
+    h->set_previous_head_nik(f.head_nik());
+    h->set_new_head_nik(r.new_head_nik());
+    h->set_reason(r.reason());
+    return Envelopes{std::move(e)};
+  });
+}
+
+absl::StatusOr<v1::CommandResult> PopulationServiceImpl::RecordWelfareAssessment(
+    const v1::RecordWelfareAssessmentRequest& r) {
+  JARING_RETURN_IF_ERROR(ValidateKkNumber("kk_number", r.kk_number(), TodayIn(clock_->Now())));
+  JARING_RETURN_IF_ERROR(ValidateAssessment("assessment", r.assessment()));
+  return Execute(r.context(), r.kk_number(), {r.kk_number()}, [&](const Times&) -> absl::StatusOr<Envelopes> {
+    JARING_ASSIGN_OR_RETURN(v1::Family f, LiveFamily(r.kk_number(), "kk_number"));
+    v1::Envelope e = For(f.kk_number(), f.region_code());
+    *e.mutable_welfare_assessed() = r.assessment();
+    return Envelopes{std::move(e)};
+  });
+}
+
+absl::StatusOr<v1::CommandResult> PopulationServiceImpl::ChangeMemberAttributes(
+    const v1::ChangeMemberAttributesRequest& r) {
+  const absl::CivilDay today = TodayIn(clock_->Now());
+  JARING_RETURN_IF_ERROR(ValidateKkNumber("kk_number", r.kk_number(), today));
+  JARING_RETURN_IF_ERROR(ValidateNik("change.nik", r.change().nik(), today));
+  const v1::MemberAttributes& a = r.change().attributes();
+  if (!a.has_disability() && !a.has_school_level() && !a.has_school_enrolled() && !a.has_pregnant() &&
+      !a.has_pregnancy_order()) {
+    return Invalid("change.attributes", "sets nothing");
+  }
+  if (a.has_pregnancy_order() && a.pregnancy_order() < 1) {
+    return Invalid("change.attributes.pregnancy_order", "must be 1 or more");
+  }
+  return Execute(r.context(), r.kk_number(), {r.kk_number()}, [&](const Times&) -> absl::StatusOr<Envelopes> {
+    JARING_ASSIGN_OR_RETURN(v1::Family f, LiveFamily(r.kk_number(), "kk_number"));
+    const v1::FamilyMember* m = FindMember(f, r.change().nik());
+    if (m == nullptr) return Conflict("change.nik", "is not a member of this family");
+    if (!m->alive()) return Conflict("change.nik", "this member is recorded as dead");
+    if (a.has_pregnant() && a.pregnant() && m->member().sex() != v1::SEX_FEMALE) {
+      return Invalid("change.attributes.pregnant", "only a woman can be recorded as pregnant");
+    }
+    v1::Envelope e = For(f.kk_number(), f.region_code());
+    *e.mutable_member_attributes_changed() = r.change();
+    return Envelopes{std::move(e)};
+  });
+}
+
+absl::StatusOr<v1::CommandResult> PopulationServiceImpl::CorrectRecord(const v1::CorrectRecordRequest& r) {
+  const absl::CivilDay today = TodayIn(clock_->Now());
+  JARING_RETURN_IF_ERROR(ValidateKkNumber("kk_number", r.kk_number(), today));
+  const v1::RecordCorrected& c = r.correction();
+  if (c.corrected_event_id().empty()) return Invalid("correction.corrected_event_id", "is required");
+  if (c.reason().empty()) return Invalid("correction.reason", "say why the record is corrected");
+  switch (c.correction_case()) {
+    case v1::RecordCorrected::kMember:
+      JARING_RETURN_IF_ERROR(ValidateMember("correction.member", c.member(), today));
+      break;
+    case v1::RecordCorrected::kWelfareAssessment:
+      JARING_RETURN_IF_ERROR(ValidateAssessment("correction.welfare_assessment", c.welfare_assessment()));
+      break;
+    case v1::RecordCorrected::kRetraction:
+      break;
+    case v1::RecordCorrected::CORRECTION_NOT_SET:
+      return Invalid("correction", "set member, welfare_assessment or retraction");
+  }
+  return Execute(r.context(), r.kk_number(), {r.kk_number()}, [&](const Times&) -> absl::StatusOr<Envelopes> {
+    JARING_ASSIGN_OR_RETURN(v1::Family f, LiveFamily(r.kk_number(), "kk_number"));
+    JARING_ASSIGN_OR_RETURN(auto history, reader_.History(r.kk_number(), std::nullopt));
+    const v1::Envelope* target = nullptr;
+    for (const auto& h : history) {
+      if (h.event().event_id() == c.corrected_event_id()) target = &h.event();
+    }
+    if (target == nullptr) {
+      return Conflict("correction.corrected_event_id", "is not an event of this family");
+    }
+    if (c.has_member()) {
+      if (FindMember(f, c.member().nik()) == nullptr) {
+        return Conflict("correction.member.nik", "is not a member of this family (corrections match by NIK)");
+      }
+      if (c.member().relationship() == v1::RELATIONSHIP_HEAD && c.member().nik() != f.head_nik()) {
+        return Conflict("correction.member.relationship", "use ChangeHead to change the head");
+      }
+    } else if (c.has_welfare_assessment() && !target->has_welfare_assessed()) {
+      return Conflict("correction.welfare_assessment", "the corrected event is not a welfare assessment");
+    } else if (c.has_retraction() && !target->has_death_recorded() && !target->has_birth_recorded()) {
+      return Conflict("correction.retraction", "only a recorded birth or death can be retracted");
+    } else if (c.has_retraction() && target->has_birth_recorded() &&
+               FindMember(f, target->birth_recorded().child().nik()) == nullptr) {
+      return Conflict("correction.retraction", "the child is no longer in this family");
+    }
+    v1::Envelope e = For(f.kk_number(), f.region_code());
+    *e.mutable_record_corrected() = c;
+    return Envelopes{std::move(e)};
+  });
+}
+
+// ------------------------------------------------------------ import
+
+grpc::Status PopulationServiceImpl::Import(grpc::ServerContext*,
+                                           grpc::ServerReaderWriter<v1::ImportResponse, v1::ImportRequest>* stream) {
+  v1::ImportProgress progress;
+  auto send_error = [&](int64_t line, const absl::Status& st) {
+    v1::ImportResponse resp;
+    auto* e = resp.mutable_row_error();
+    e->set_line(line);
+    e->set_code(absl::StatusCodeToString(st.code()));
+    e->set_message(std::string(st.message()));
+    progress.set_rejected(progress.rejected() + 1);
+    stream->Write(resp);
+  };
+  bool end = false;
+  while (!end) {
+    std::vector<v1::ImportRequest> chunk;
+    v1::ImportRequest req;
+    while (static_cast<int>(chunk.size()) < options_.import_chunk && stream->Read(&req)) {
+      if (req.end()) {
+        end = true;
+        break;
+      }
+      chunk.push_back(std::move(req));
+    }
+    if (chunk.empty() && !end) break;  // the client closed without `end`
+    progress.set_rows(progress.rows() + static_cast<int64_t>(chunk.size()));
+
+    const absl::Time now = clock_->Now();
+    const absl::CivilDay today = TodayIn(now);
+    absl::MutexLock table(&table_);  // the whole table for this chunk
+    Envelopes events;
+    std::vector<int64_t> lines;
+    std::set<std::string> chunk_kks;
+    for (const v1::ImportRequest& row : chunk) {
+      const v1::RegisterFamilyRequest& r = row.family();
+      Times times;
+      absl::Status st = ValidateRequestId("context.request_id", r.context().request_id());
+      if (st.ok()) st = ValidateEventTimes(r.context(), now, &times.occurred_at, &times.recorded_at);
+      if (st.ok()) st = ValidateRegistration(r.family(), today);
+      if (!st.ok()) {
+        send_error(row.line(), st);
+        continue;
+      }
+      auto earlier = reader_.RequestResult(r.context().request_id(), r.family().kk_number());
+      if (earlier.ok() && earlier->has_value()) {
+        progress.set_already_imported(progress.already_imported() + 1);
+        continue;
+      }
+      if (reader_.GetFamily(r.family().kk_number()).ok() || !chunk_kks.insert(r.family().kk_number()).second) {
+        send_error(row.line(), Conflict("family.kk_number", absl::StrCat(r.family().kk_number(),
+                                                                         " is already registered")));
+        continue;
+      }
+      // A registry extract is taken as the registry says it: a NIK already
+      // listed in another family is accepted and becomes an overlap finding.
+      Envelopes one;
+      one.push_back(For(r.family().kk_number(), r.family().region_code()));
+      *one.back().mutable_family_registered() = r.family();
+      v1::CommandContext ctx = r.context();
+      if (ctx.source() == v1::SOURCE_UNSPECIFIED) ctx.set_source(v1::SOURCE_DUKCAPIL);
+      StampHeaders(ctx, times, one);
+      events.push_back(std::move(one.front()));
+      lines.push_back(row.line());
+    }
+    if (!events.empty()) {
+      auto positions = AppendAndApply(events);
+      if (!positions.ok()) return ToGrpc(positions.status());
+      progress.set_imported(progress.imported() + static_cast<int64_t>(events.size()));
+    }
+    v1::ImportResponse resp;
+    *resp.mutable_progress() = progress;
+    stream->Write(resp);
+  }
+  progress.set_done(true);
+  v1::ImportResponse resp;
+  *resp.mutable_progress() = progress;
+  stream->Write(resp);
+  return grpc::Status::OK;
+}
+
+// ------------------------------------------------------------ gRPC glue
+
+grpc::Status PopulationServiceImpl::RegisterFamily(grpc::ServerContext*, const v1::RegisterFamilyRequest* r,
+                                                   v1::RegisterFamilyResponse* resp) {
+  return Reply(RegisterFamily(*r), resp);
+}
+grpc::Status PopulationServiceImpl::RecordBirth(grpc::ServerContext*, const v1::RecordBirthRequest* r,
+                                                v1::RecordBirthResponse* resp) {
+  return Reply(RecordBirth(*r), resp);
+}
+grpc::Status PopulationServiceImpl::RecordDeath(grpc::ServerContext*, const v1::RecordDeathRequest* r,
+                                                v1::RecordDeathResponse* resp) {
+  return Reply(RecordDeath(*r), resp);
+}
+grpc::Status PopulationServiceImpl::MoveMember(grpc::ServerContext*, const v1::MoveMemberRequest* r,
+                                               v1::MoveMemberResponse* resp) {
+  return Reply(MoveMember(*r), resp);
+}
+grpc::Status PopulationServiceImpl::SplitFamily(grpc::ServerContext*, const v1::SplitFamilyRequest* r,
+                                                v1::SplitFamilyResponse* resp) {
+  return Reply(SplitFamily(*r), resp);
+}
+grpc::Status PopulationServiceImpl::ChangeHead(grpc::ServerContext*, const v1::ChangeHeadRequest* r,
+                                               v1::ChangeHeadResponse* resp) {
+  return Reply(ChangeHead(*r), resp);
+}
+grpc::Status PopulationServiceImpl::RecordWelfareAssessment(grpc::ServerContext*,
+                                                            const v1::RecordWelfareAssessmentRequest* r,
+                                                            v1::RecordWelfareAssessmentResponse* resp) {
+  return Reply(RecordWelfareAssessment(*r), resp);
+}
+grpc::Status PopulationServiceImpl::ChangeMemberAttributes(grpc::ServerContext*,
+                                                           const v1::ChangeMemberAttributesRequest* r,
+                                                           v1::ChangeMemberAttributesResponse* resp) {
+  return Reply(ChangeMemberAttributes(*r), resp);
+}
+grpc::Status PopulationServiceImpl::CorrectRecord(grpc::ServerContext*, const v1::CorrectRecordRequest* r,
+                                                  v1::CorrectRecordResponse* resp) {
+  return Reply(CorrectRecord(*r), resp);
+}
+
+namespace {
+std::optional<int64_t> OptionalMillis(bool has, const google::protobuf::Timestamp& ts) {
+  return has ? std::optional<int64_t>(events::ToMillis(ts)) : std::nullopt;
+}
+int PageSize(int32_t requested) { return requested <= 0 ? 100 : std::min(requested, 1000); }
+}  // namespace
+
+grpc::Status PopulationServiceImpl::GetFamily(grpc::ServerContext*, const v1::GetFamilyRequest* r,
+                                              v1::GetFamilyResponse* resp) {
+  absl::Status st = ValidateKkNumber("kk_number", r->kk_number(), TodayIn(clock_->Now()));
+  if (!st.ok()) return ToGrpc(st);
+  absl::StatusOr<v1::Family> f =
+      (r->has_as_known_at() || r->has_as_of())
+          ? reader_.FamilyAt(r->kk_number(), OptionalMillis(r->has_as_known_at(), r->as_known_at()),
+                             OptionalMillis(r->has_as_of(), r->as_of()))
+          : reader_.GetFamily(r->kk_number());
+  if (!f.ok()) return ToGrpc(f.status());
+  *resp->mutable_family() = *std::move(f);
+  return grpc::Status::OK;
+}
+
+grpc::Status PopulationServiceImpl::GetMember(grpc::ServerContext*, const v1::GetMemberRequest* r,
+                                              v1::GetMemberResponse* resp) {
+  absl::Status st = ValidateNik("nik", r->nik(), TodayIn(clock_->Now()));
+  if (!st.ok()) return ToGrpc(st);
+  auto list = reader_.Memberships(r->nik());
+  if (!list.ok()) return ToGrpc(list.status());
+  if (list->memberships.empty()) return ToGrpc(absl::NotFoundError("no family lists this NIK"));
+  const Membership* chosen = &list->memberships.back();
+  for (const Membership& m : list->memberships) {
+    if (m.alive) {
+      chosen = &m;
+      break;
+    }
+  }
+  auto f = reader_.GetFamily(chosen->kk_number);
+  if (!f.ok()) return ToGrpc(f.status());
+  const v1::FamilyMember* m = FindMember(*f, r->nik());
+  if (m == nullptr) return ToGrpc(absl::DataLossError("membership index disagrees with the family record"));
+  resp->set_kk_number(chosen->kk_number);
+  *resp->mutable_member() = *m;
+  return grpc::Status::OK;
+}
+
+grpc::Status PopulationServiceImpl::ListFamilies(grpc::ServerContext*, const v1::ListFamiliesRequest* r,
+                                                 v1::ListFamiliesResponse* resp) {
+  if (!r->region_prefix().empty()) {
+    absl::Status st = ValidateRegionPrefix("region_prefix", r->region_prefix());
+    if (!st.ok()) return ToGrpc(st);
+  }
+  std::string next;
+  auto families = reader_.ListFamilies(r->region_prefix(), r->page_token(), PageSize(r->page_size()), &next);
+  if (!families.ok()) return ToGrpc(families.status());
+  for (auto& f : *families) *resp->add_families() = std::move(f);
+  resp->set_next_page_token(next);
+  return grpc::Status::OK;
+}
+
+grpc::Status PopulationServiceImpl::GetFamilyHistory(grpc::ServerContext*, const v1::GetFamilyHistoryRequest* r,
+                                                     v1::GetFamilyHistoryResponse* resp) {
+  absl::Status st = ValidateKkNumber("kk_number", r->kk_number(), TodayIn(clock_->Now()));
+  if (!st.ok()) return ToGrpc(st);
+  auto history = reader_.History(r->kk_number(), OptionalMillis(r->has_as_known_at(), r->as_known_at()));
+  if (!history.ok()) return ToGrpc(history.status());
+  if (history->empty() && !reader_.GetFamily(r->kk_number()).ok()) {
+    return ToGrpc(absl::NotFoundError(absl::StrCat("family ", r->kk_number(), " is not registered")));
+  }
+  for (auto& h : *history) *resp->add_entries() = std::move(h);
+  return grpc::Status::OK;
+}
+
+grpc::Status PopulationServiceImpl::ListOverlapFindings(grpc::ServerContext*,
+                                                        const v1::ListOverlapFindingsRequest* r,
+                                                        v1::ListOverlapFindingsResponse* resp) {
+  if (!r->region_prefix().empty()) {
+    absl::Status st = ValidateRegionPrefix("region_prefix", r->region_prefix());
+    if (!st.ok()) return ToGrpc(st);
+  }
+  std::string next;
+  auto findings = reader_.ListFindings(r->region_prefix(), r->include_resolved(), r->page_token(),
+                                       PageSize(r->page_size()), &next);
+  if (!findings.ok()) return ToGrpc(findings.status());
+  for (auto& f : *findings) *resp->add_findings() = std::move(f);
+  resp->set_next_page_token(next);
+  return grpc::Status::OK;
+}
+
+}  // namespace jaring::population

@@ -1,0 +1,118 @@
+// jaring.v1.PopulationService: validated commands that append population
+// events, the family projection, and its queries.
+//
+// A command runs as: validate the request's format (INVALID_ARGUMENT naming
+// the field) -> lock the families and NIKs it touches -> answer a retry of
+// an applied request_id from the store (nothing appended) -> check
+// expected_version (ABORTED) -> validate against the family's state
+// (FAILED_PRECONDITION) -> append its events in one Append -> wait until
+// this service's own projection applied them -> reply. Commands on
+// unrelated families run concurrently (and share fsyncs through the log's
+// group commit); a bulk import takes the whole table for each chunk.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "jaring/v1/population_service.grpc.pb.h"
+#include "libs/base/clock.h"
+#include "libs/eventlog/eventlog.h"
+#include "libs/projection/projection.h"
+#include "services/population/store.h"
+
+namespace jaring::population {
+
+struct ServiceOptions {
+  // The projection store's directory (the service's RocksDB).
+  std::string store_dir;
+  // Not owned; null means Clock::Real().
+  Clock* clock = nullptr;
+  // How long a command waits for its own events to be applied.
+  absl::Duration apply_timeout = absl::Seconds(30);
+  // Rows per append during an import.
+  int import_chunk = 500;
+};
+
+class PopulationServiceImpl final : public v1::PopulationService::Service {
+ public:
+  // Opens the projection, catches it up with the log and starts following.
+  // `log` is not owned and must outlive the service. Errors as
+  // projection::Projection::Open and CatchUp.
+  static absl::StatusOr<std::unique_ptr<PopulationServiceImpl>> Create(eventlog::EventLog* log,
+                                                                       ServiceOptions options);
+  ~PopulationServiceImpl() override;
+
+  // The same commands without gRPC (the handlers call these).
+  absl::StatusOr<v1::CommandResult> RegisterFamily(const v1::RegisterFamilyRequest& r);
+  absl::StatusOr<v1::CommandResult> RecordBirth(const v1::RecordBirthRequest& r);
+  absl::StatusOr<v1::CommandResult> RecordDeath(const v1::RecordDeathRequest& r);
+  absl::StatusOr<v1::CommandResult> MoveMember(const v1::MoveMemberRequest& r);
+  absl::StatusOr<v1::CommandResult> SplitFamily(const v1::SplitFamilyRequest& r);
+  absl::StatusOr<v1::CommandResult> ChangeHead(const v1::ChangeHeadRequest& r);
+  absl::StatusOr<v1::CommandResult> RecordWelfareAssessment(const v1::RecordWelfareAssessmentRequest& r);
+  absl::StatusOr<v1::CommandResult> ChangeMemberAttributes(const v1::ChangeMemberAttributesRequest& r);
+  absl::StatusOr<v1::CommandResult> CorrectRecord(const v1::CorrectRecordRequest& r);
+
+  projection::Projection& projection() { return *projection_; }
+  const PopulationReader& reader() const { return reader_; }
+
+  // gRPC handlers.
+  grpc::Status RegisterFamily(grpc::ServerContext*, const v1::RegisterFamilyRequest*,
+                              v1::RegisterFamilyResponse*) override;
+  grpc::Status RecordBirth(grpc::ServerContext*, const v1::RecordBirthRequest*, v1::RecordBirthResponse*) override;
+  grpc::Status RecordDeath(grpc::ServerContext*, const v1::RecordDeathRequest*, v1::RecordDeathResponse*) override;
+  grpc::Status MoveMember(grpc::ServerContext*, const v1::MoveMemberRequest*, v1::MoveMemberResponse*) override;
+  grpc::Status SplitFamily(grpc::ServerContext*, const v1::SplitFamilyRequest*, v1::SplitFamilyResponse*) override;
+  grpc::Status ChangeHead(grpc::ServerContext*, const v1::ChangeHeadRequest*, v1::ChangeHeadResponse*) override;
+  grpc::Status RecordWelfareAssessment(grpc::ServerContext*, const v1::RecordWelfareAssessmentRequest*,
+                                       v1::RecordWelfareAssessmentResponse*) override;
+  grpc::Status ChangeMemberAttributes(grpc::ServerContext*, const v1::ChangeMemberAttributesRequest*,
+                                      v1::ChangeMemberAttributesResponse*) override;
+  grpc::Status CorrectRecord(grpc::ServerContext*, const v1::CorrectRecordRequest*,
+                             v1::CorrectRecordResponse*) override;
+  grpc::Status Import(grpc::ServerContext*,
+                      grpc::ServerReaderWriter<v1::ImportResponse, v1::ImportRequest>* stream) override;
+  grpc::Status GetFamily(grpc::ServerContext*, const v1::GetFamilyRequest*, v1::GetFamilyResponse*) override;
+  grpc::Status GetMember(grpc::ServerContext*, const v1::GetMemberRequest*, v1::GetMemberResponse*) override;
+  grpc::Status ListFamilies(grpc::ServerContext*, const v1::ListFamiliesRequest*,
+                            v1::ListFamiliesResponse*) override;
+  grpc::Status GetFamilyHistory(grpc::ServerContext*, const v1::GetFamilyHistoryRequest*,
+                                v1::GetFamilyHistoryResponse*) override;
+  grpc::Status ListOverlapFindings(grpc::ServerContext*, const v1::ListOverlapFindingsRequest*,
+                                   v1::ListOverlapFindingsResponse*) override;
+
+ private:
+  struct Times {
+    absl::Time occurred_at;
+    absl::Time recorded_at;
+  };
+  // Builds the events of a command after the locks are held; returns them
+  // without headers (payload and key only).
+  using Planner = std::function<absl::StatusOr<std::vector<v1::Envelope>>(const Times&)>;
+
+  PopulationServiceImpl(eventlog::EventLog* log, ServiceOptions options);
+  absl::StatusOr<v1::CommandResult> Execute(const v1::CommandContext& ctx, const std::string& primary_kk,
+                                            std::vector<std::string> lock_keys, const Planner& plan);
+  // Stamps headers, appends, waits for the projection.
+  absl::StatusOr<std::vector<v1::EventPosition>> AppendAndApply(std::vector<v1::Envelope>& events);
+  void StampHeaders(const v1::CommandContext& ctx, const Times& times, std::vector<v1::Envelope>& events) const;
+  absl::StatusOr<v1::Family> LiveFamily(std::string_view kk, std::string_view field) const;
+
+  eventlog::EventLog* const log_;
+  const ServiceOptions options_;
+  Clock* const clock_;
+  PopulationApplier applier_;
+  std::unique_ptr<projection::Projection> projection_;
+  PopulationReader reader_{nullptr};
+
+  // Commands hold `table_` shared and their stripes exclusively; an import
+  // chunk holds `table_` exclusively.
+  static constexpr size_t kStripes = 1024;
+  absl::Mutex table_;
+  std::unique_ptr<absl::Mutex[]> stripes_;
+};
+
+}  // namespace jaring::population

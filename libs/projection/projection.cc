@@ -145,7 +145,7 @@ absl::StatusOr<google::protobuf::Message*> Batch::MutableMessage(std::string_vie
     return absl::DataLossError(absl::StrCat("value of ", Av(key), " is not a ", prototype.GetTypeName()));
   }
   if (existed != nullptr) *existed = bytes.has_value();
-  pending_bytes_ += key.size() + (bytes.has_value() ? bytes->size() : 0) + 64;
+  pending_bytes_ += key.size() + 64;
   Entry& e = pending_[Av(key)];
   e.message = m;
   return m;
@@ -328,7 +328,8 @@ absl::Status Projection::Run(const std::map<TopicPartition, int64_t>& targets, b
       absl::MutexLock lock(&mu_);
       if (stop_) break;
     }
-    const size_t want = options_.max_batch_events - events;
+    // Poll in bounded chunks: the records themselves must not pile up.
+    const size_t want = std::min<size_t>(options_.max_batch_events - events, 4096);
     JARING_ASSIGN_OR_RETURN(std::vector<eventlog::StoredRecord> records,
                             reader->Poll(want, options_.poll_timeout));
     for (const eventlog::StoredRecord& rec : records) {
@@ -526,8 +527,17 @@ absl::Status BuildAsOf(eventlog::EventLog* log, Applier* applier, Options option
     if (off < it->second) it->second = off;
   }
   {
+    // One partition at a time: a family's events never span partitions, so
+    // a batch then holds only that partition's families and each family is
+    // loaded and written about once per batch instead of once per batch of
+    // the whole log. Any interleaving of partitions gives the same state
+    // (appliers must not depend on it), so this one is as good as any.
     absl::MutexLock run_lock(&p->run_mu_);
-    JARING_RETURN_IF_ERROR(p->Run(targets, /*follow=*/false));
+    for (const auto& [tp, target] : targets) {
+      std::map<TopicPartition, int64_t> one = p->NextOffsets();
+      one[tp] = target;
+      JARING_RETURN_IF_ERROR(p->Run(one, /*follow=*/false));
+    }
   }
   rocksdb::FlushOptions fo;
   fo.wait = true;

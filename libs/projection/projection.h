@@ -86,7 +86,9 @@ class Batch {
   }
 
   size_t pending_keys() const { return pending_.size(); }
-  size_t pending_bytes() const { return pending_bytes_; }
+  // Memory held by this batch: raw pending bytes plus the arena of its
+  // messages (measured, not estimated).
+  size_t pending_bytes() const { return pending_bytes_ + static_cast<size_t>(arena_.SpaceAllocated()); }
 
  private:
   friend class Projection;
@@ -135,9 +137,11 @@ struct Options {
   // A batch is committed when it holds this many events, or this many bytes
   // of pending writes, or when the log has nothing more right now.
   // Bigger batches coalesce more events per key (see docs/benchmarks.md);
-  // the byte bound keeps memory bounded whatever the event count.
+  // the byte bound (measured memory of the pending state) keeps memory
+  // bounded whatever the event count. A rebuild wants a large event bound
+  // and lets the byte bound decide.
   size_t max_batch_events = 100000;
-  size_t max_batch_bytes = 128u << 20;
+  size_t max_batch_bytes = 256u << 20;
   absl::Duration poll_timeout = absl::Milliseconds(50);
   // Write-ahead log for the store. Off is safe too (a crash loses a suffix
   // of batches, state and offsets together, and catch-up re-applies them);

@@ -27,7 +27,8 @@ struct ReplayFlags {
   int64_t families = 0;  // 0: events / 10
   uint64_t seed = 42;
   size_t append_batch = 1000;
-  size_t apply_batch = 200000;
+  size_t apply_batch = 10000000;  // the byte bound decides
+  size_t apply_mib = 256;
   std::string dir;
   bool json = false;
 };
@@ -43,8 +44,16 @@ uint64_t DirBytes(const std::string& dir) {
 }
 
 int Replay(ReplayFlags f) {
+  if (f.events <= 0 || f.append_batch == 0 || f.apply_batch == 0) {
+    std::fprintf(stderr, "jaring-bench replay: --events, --append-batch and --apply-batch must be positive\n");
+    return 2;
+  }
   if (f.families <= 0) f.families = std::max<int64_t>(1, f.events / 10);
   const bool own_dir = f.dir.empty();
+  if (!own_dir && std::filesystem::exists(f.dir)) {
+    std::fprintf(stderr, "jaring-bench replay: --dir %s exists; give a new directory\n", f.dir.c_str());
+    return 2;
+  }
   if (own_dir) {
     std::string tmpl = std::filesystem::temp_directory_path().string() + "/jaring-bench-XXXXXX";
     if (mkdtemp(tmpl.data()) == nullptr) return 1;
@@ -89,6 +98,7 @@ int Replay(ReplayFlags f) {
   opts.dir = f.dir + "/rebuild";
   opts.topics = {topic};
   opts.max_batch_events = f.apply_batch;
+  opts.max_batch_bytes = f.apply_mib << 20;
   absl::Time t = absl::Now();
   if (auto st = projection::Rebuild(log.get(), &fold, opts); !st.ok()) {
     std::fprintf(stderr, "rebuild: %s\n", st.ToString().c_str());
@@ -112,32 +122,43 @@ int Replay(ReplayFlags f) {
   const size_t value_size = values ? value_bytes / values : 300;
 
   // 3. The raw limit: plain RocksDB WriteBatch puts, one per event, of
-  //    comparable keys (family keys in random order) and values.
-  double raw_s = 0;
-  {
+  //    comparable keys (family keys in random order) and values; once with
+  //    RocksDB's defaults (WAL on, no fsync), once without the WAL as the
+  //    rebuild writes.
+  auto raw_puts = [&](bool wal, const std::string& dir) -> double {
     rocksdb::Options o;
     o.create_if_missing = true;
     rocksdb::DB* raw = nullptr;
-    if (!rocksdb::DB::Open(o, f.dir + "/raw", &raw).ok()) return 1;
+    if (!rocksdb::DB::Open(o, dir, &raw).ok()) return -1;
     std::unique_ptr<rocksdb::DB> db(raw);
     std::mt19937_64 rng(f.seed);
     std::string value(value_size, 'x');
     for (size_t i = 0; i < value.size(); ++i) value[i] = static_cast<char>('a' + rng() % 26);
-    t = absl::Now();
+    rocksdb::WriteOptions wo;
+    wo.disableWAL = !wal;
+    const absl::Time start = absl::Now();
     rocksdb::WriteBatch wb;
     for (int64_t i = 0; i < f.events; ++i) {
       const int64_t fam = static_cast<int64_t>(rng() % static_cast<uint64_t>(f.families));
       wb.Put(absl::StrCat("fam/527101", fam), value);
       if (wb.Count() >= f.append_batch || i + 1 == f.events) {
-        if (!db->Write(rocksdb::WriteOptions(), &wb).ok()) return 1;
+        if (!db->Write(wo, &wb).ok()) return -1;
         wb.Clear();
       }
     }
-    raw_s = Seconds(t);
+    if (!wal) db->Flush(rocksdb::FlushOptions());
+    return Seconds(start);
+  };
+  const double raw_s = raw_puts(true, f.dir + "/raw");
+  const double raw_nowal_s = raw_puts(false, f.dir + "/raw-nowal");
+  if (raw_s < 0 || raw_nowal_s < 0) {
+    std::fprintf(stderr, "raw puts failed\n");
+    return 1;
   }
 
   const double events_per_s = static_cast<double>(f.events) / replay_s;
   const double raw_per_s = static_cast<double>(f.events) / raw_s;
+  const double raw_nowal_per_s = static_cast<double>(f.events) / raw_nowal_s;
   const double append_per_s = static_cast<double>(f.events) / append_s;
   const uint64_t log_bytes = DirBytes(f.dir + "/log");
   if (f.json) {
@@ -150,7 +171,11 @@ int Replay(ReplayFlags f) {
         {"append_events_per_s", append_per_s},
         {"events_per_s", events_per_s},
         {"raw_puts_per_s", raw_per_s},
+        {"raw_puts_nowal_per_s", raw_nowal_per_s},
         {"ratio", events_per_s / raw_per_s},
+        {"ratio_nowal", events_per_s / raw_nowal_per_s},
+        {"apply_batch_events", f.apply_batch},
+        {"apply_batch_mib", f.apply_mib},
         {"replay_seconds", replay_s},
         {"log_bytes", log_bytes},
     };
@@ -161,8 +186,10 @@ int Replay(ReplayFlags f) {
                 static_cast<unsigned long long>(event_bytes / static_cast<uint64_t>(f.events)), value_size);
     std::printf("  append to embedded log (fsync per %zu)  %12.0f events/s\n", f.append_batch, append_per_s);
     std::printf("  rebuild projection from the log       %12.0f events/s  (%.2f s)\n", events_per_s, replay_s);
-    std::printf("  raw RocksDB WriteBatch puts           %12.0f puts/s\n", raw_per_s);
-    std::printf("  ratio rebuild / raw                   %12.2f\n", events_per_s / raw_per_s);
+    std::printf("  raw RocksDB WriteBatch puts (WAL)     %12.0f puts/s\n", raw_per_s);
+    std::printf("  raw RocksDB WriteBatch puts (no WAL)  %12.0f puts/s\n", raw_nowal_per_s);
+    std::printf("  ratio rebuild / raw (WAL, no WAL)     %12.2f %6.2f\n", events_per_s / raw_per_s,
+                events_per_s / raw_nowal_per_s);
     std::printf("  log on disk                           %12.1f MiB\n", static_cast<double>(log_bytes) / (1 << 20));
   }
   log.reset();
@@ -184,7 +211,8 @@ int main(int argc, char** argv) {
   r->add_option("--seed", replay.seed, "Generator seed")->capture_default_str();
   r->add_option("--append-batch", replay.append_batch, "Records per Append")->capture_default_str();
   r->add_option("--apply-batch", replay.apply_batch, "Events per projection batch")->capture_default_str();
-  r->add_option("--dir", replay.dir, "Working directory (default: a temporary one, removed)");
+  r->add_option("--apply-mib", replay.apply_mib, "Memory bound of one projection batch, MiB")->capture_default_str();
+  r->add_option("--dir", replay.dir, "Working directory, must not exist (default: a temporary one, removed)");
   r->add_flag("--json", replay.json, "Print JSON");
   CLI11_PARSE(app, argc, argv);
   if (*r) return jaring::bench::Replay(replay);

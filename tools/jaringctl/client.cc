@@ -1,0 +1,100 @@
+#include "tools/jaringctl/client.h"
+
+#include <chrono>
+#include <cstdio>
+#include <variant>
+
+#include "absl/status/status.h"
+
+namespace jaring::ctl {
+namespace {
+
+struct Visitor {
+  grpc::ClientContext* ctx;
+  v1::PopulationService::Stub& s;
+  v1::CommandResult* result;
+  template <typename Resp>
+  grpc::Status Done(grpc::Status st, Resp& resp) {
+    if (st.ok()) *result = resp.result();
+    return st;
+  }
+  grpc::Status operator()(const v1::RecordBirthRequest& r) {
+    v1::RecordBirthResponse resp;
+    return Done(s.RecordBirth(ctx, r, &resp), resp);
+  }
+  grpc::Status operator()(const v1::RecordDeathRequest& r) {
+    v1::RecordDeathResponse resp;
+    return Done(s.RecordDeath(ctx, r, &resp), resp);
+  }
+  grpc::Status operator()(const v1::MoveMemberRequest& r) {
+    v1::MoveMemberResponse resp;
+    return Done(s.MoveMember(ctx, r, &resp), resp);
+  }
+  grpc::Status operator()(const v1::SplitFamilyRequest& r) {
+    v1::SplitFamilyResponse resp;
+    return Done(s.SplitFamily(ctx, r, &resp), resp);
+  }
+  grpc::Status operator()(const v1::ChangeHeadRequest& r) {
+    v1::ChangeHeadResponse resp;
+    return Done(s.ChangeHead(ctx, r, &resp), resp);
+  }
+  grpc::Status operator()(const v1::RecordWelfareAssessmentRequest& r) {
+    v1::RecordWelfareAssessmentResponse resp;
+    return Done(s.RecordWelfareAssessment(ctx, r, &resp), resp);
+  }
+  grpc::Status operator()(const v1::ChangeMemberAttributesRequest& r) {
+    v1::ChangeMemberAttributesResponse resp;
+    return Done(s.ChangeMemberAttributes(ctx, r, &resp), resp);
+  }
+  grpc::Status operator()(const v1::CorrectRecordRequest& r) {
+    v1::CorrectRecordResponse resp;
+    return Done(s.CorrectRecord(ctx, r, &resp), resp);
+  }
+};
+
+}  // namespace
+
+std::string CodeName(grpc::StatusCode code) {
+  return absl::StatusCodeToString(static_cast<absl::StatusCode>(code));
+}
+
+int BadArguments(const std::string& message) {
+  std::fprintf(stderr, "jaringctl: %s\n", message.c_str());
+  return kExitBadArguments;
+}
+
+Client::Client(const GlobalFlags& flags) : flags_(flags) {
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(64 << 20);
+  channel_ = grpc::CreateCustomChannel(flags_.target, grpc::InsecureChannelCredentials(), args);
+  population_ = v1::PopulationService::NewStub(channel_);
+}
+
+void Client::Prepare(grpc::ClientContext* ctx, bool stream) const {
+  if (stream && !flags_.timeout_set) return;
+  if (flags_.timeout > 0) {
+    ctx->set_deadline(std::chrono::system_clock::now() +
+                      std::chrono::milliseconds(static_cast<int64_t>(flags_.timeout * 1000)));
+  }
+}
+
+int Client::Fail(const grpc::Status& status) const {
+  std::fprintf(stderr, "jaringctl: %s: %s\n", CodeName(status.error_code()).c_str(),
+               status.error_message().c_str());
+  if (status.error_code() == grpc::StatusCode::UNAVAILABLE) {
+    std::fprintf(stderr, "jaringctl: hint: is `jaring serve` running at %s? (set --target or JARING_TARGET)\n",
+                 flags_.target.c_str());
+    return kExitUnreachable;
+  }
+  return kExitServiceError;
+}
+
+grpc::Status Client::Send(const synth::SynthCommand& command, v1::CommandResult* result) {
+  grpc::ClientContext ctx;
+  Prepare(&ctx);
+  v1::PopulationService::Stub& s = *population_;
+  v1::CommandResult ignored;
+  return std::visit(Visitor{&ctx, s, result != nullptr ? result : &ignored}, command);
+}
+
+}  // namespace jaring::ctl

@@ -1,0 +1,63 @@
+// The jaringctl side of the gRPC connection: one channel to --target, a
+// deadline per unary call (--timeout), and the mapping from a failed call to
+// what the user sees and the process exit code.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "grpcpp/grpcpp.h"
+#include "jaring/v1/population_service.grpc.pb.h"
+#include "tools/synth/synth.h"
+
+namespace jaring::ctl {
+
+// Exit codes of jaringctl.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitServiceError = 1;
+inline constexpr int kExitBadArguments = 2;
+inline constexpr int kExitUnreachable = 3;
+
+struct GlobalFlags {
+  std::string target = "127.0.0.1:7700";
+  bool json = false;
+  // Deadline of each unary call, in seconds; streams get no deadline unless
+  // timeout_set (the user passed --timeout).
+  double timeout = 30;
+  bool timeout_set = false;
+};
+
+// Owns the channel and the stub. Not thread-safe to construct; the stub may
+// be used from several threads.
+class Client {
+ public:
+  explicit Client(const GlobalFlags& flags);
+
+  v1::PopulationService::Stub& population() { return *population_; }
+  const GlobalFlags& flags() const { return flags_; }
+
+  // Prepares a context: deadline from --timeout (for streams only when
+  // --timeout was given).
+  void Prepare(grpc::ClientContext* ctx, bool stream = false) const;
+
+  // Prints "jaringctl: <CODE>: <message>" (plus a hint on UNAVAILABLE) to
+  // stderr and returns the exit code: 3 when the service is unreachable, 1
+  // otherwise.
+  int Fail(const grpc::Status& status) const;
+
+  // Sends one command through its RPC; fills *result on success.
+  grpc::Status Send(const synth::SynthCommand& command, v1::CommandResult* result);
+
+ private:
+  GlobalFlags flags_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::PopulationService::Stub> population_;
+};
+
+// "INVALID_ARGUMENT" for a gRPC code.
+std::string CodeName(grpc::StatusCode code);
+
+// Prints "jaringctl: <message>" to stderr and returns kExitBadArguments.
+int BadArguments(const std::string& message);
+
+}  // namespace jaring::ctl

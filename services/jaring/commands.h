@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 
@@ -15,6 +16,9 @@ struct ServeFlags {
   std::string listen = "127.0.0.1:7700";
   // Kafka bootstrap list; empty means the embedded log.
   std::string kafka;
+  // Which services to serve: "population", or "all" (the default). More
+  // services join as they are built.
+  std::vector<std::string> services;
 };
 
 // Opens the log, makes sure Jaring's topics exist, prints where the data

@@ -3,6 +3,7 @@
 #include <grpcpp/health_check_service_interface.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 
@@ -75,17 +76,25 @@ absl::Status Serve(const ServeFlags& flags) {
   JARING_RETURN_IF_ERROR(PrintContents(*log));
 
   const std::filesystem::path stores = flags.kafka.empty() ? data : data / "kafka";
-  JARING_ASSIGN_OR_RETURN(auto population,
-                          population::PopulationServiceImpl::Create(
-                              log.get(), {.store_dir = (stores / "population").string()}));
-  std::printf("population:     %lld events applied at start, store %s\n",
-              static_cast<long long>(population->projection().stats().events_applied),
-              (stores / "population").c_str());
+  auto wanted = [&](std::string_view name) {
+    return flags.services.empty() ||
+           std::find_if(flags.services.begin(), flags.services.end(), [&](const std::string& s) {
+             return s == "all" || s == name;
+           }) != flags.services.end();
+  };
+  std::unique_ptr<population::PopulationServiceImpl> population;
+  if (wanted("population")) {
+    JARING_ASSIGN_OR_RETURN(population, population::PopulationServiceImpl::Create(
+                                            log.get(), {.store_dir = (stores / "population").string()}));
+    std::printf("population:     %lld events applied at start, store %s\n",
+                static_cast<long long>(population->projection().stats().events_applied),
+                (stores / "population").c_str());
+  }
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  builder.RegisterService(population.get());
+  if (population) builder.RegisterService(population.get());
   int port = 0;
   builder.AddListeningPort(flags.listen, grpc::InsecureServerCredentials(), &port);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();

@@ -498,15 +498,23 @@ absl::StatusOr<std::vector<v1::OverlapFinding>> PopulationReader::ListFindings(s
                                                                                std::string_view after, int limit,
                                                                                std::string* next) const {
   std::vector<v1::OverlapFinding> out;
-  std::set<std::string> seen;
+  // A finding that involves several regions is stored under each of them.
+  // Only the copy under the smallest region that matches the prefix is
+  // listed: keys sort by region, so that copy comes first, and paging needs
+  // no memory of earlier pages.
   JARING_RETURN_IF_ERROR(Page(db_, FindingPrefix(region_prefix), after, limit, next,
-                              [&](const rocksdb::Slice&, const rocksdb::Slice& value) -> absl::StatusOr<bool> {
+                              [&](const rocksdb::Slice& key, const rocksdb::Slice& value) -> absl::StatusOr<bool> {
                                 v1::OverlapFinding f;
                                 if (!f.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
                                   return absl::DataLossError("corrupt finding");
                                 }
-                                if ((f.resolved() && !include_resolved) || !seen.insert(f.finding_id()).second) {
-                                  return false;
+                                if (f.resolved() && !include_resolved) return false;
+                                const std::string_view k = key.ToStringView();
+                                const std::string_view region = k.substr(2, k.rfind('/') - 2);
+                                for (const std::string& r : f.region_codes()) {
+                                  if (Sv(r).substr(0, region_prefix.size()) == region_prefix && Sv(r) < region) {
+                                    return false;  // listed under `r`
+                                  }
                                 }
                                 out.push_back(std::move(f));
                                 return true;

@@ -60,6 +60,11 @@ rocksdb::Options StoreOptions() {
   o.write_buffer_size = 64u << 20;
   o.max_write_buffer_number = 4;
   o.compression = rocksdb::kLZ4Compression;
+  // Appliers read before they write, often keys that do not exist yet (a
+  // new family, a new NIK): a memtable bloom filter answers those misses
+  // without walking the skiplist.
+  o.memtable_prefix_bloom_size_ratio = 0.1;
+  o.memtable_whole_key_filtering = true;
   rocksdb::BlockBasedTableOptions t;
   t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   t.block_cache = rocksdb::NewLRUCache(64u << 20);

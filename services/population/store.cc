@@ -171,6 +171,8 @@ absl::Status PopulationApplier::RecomputeNik(const std::string& nik, projection:
   for (const Membership& m : list.memberships) {
     if (m.alive) alive.push_back(&m);
   }
+  // The common case: one living membership and no findings to withdraw.
+  if (alive.size() < 2 && list.finding_keys.empty()) return absl::OkStatus();
   // Families of the alive memberships (region, head).
   std::map<std::string, std::pair<std::string, std::string>> fam;  // kk -> (region, head)
   for (const Membership* m : alive) {

@@ -2,6 +2,7 @@
 // measures the raw limit in the same run, side by side.
 //
 //   jaring-bench replay [--events N] [--families F] [--json]
+//   jaring-bench population [--families N] [--months M] [--clients C] [--json]
 #include <cstdio>
 #include <filesystem>
 #include <random>
@@ -17,6 +18,7 @@
 #include "rocksdb/db.h"
 #include "rocksdb/write_batch.h"
 #include "tools/bench/family_fold.h"
+#include "tools/bench/population_bench.h"
 #include "tools/bench/synthetic.h"
 
 namespace jaring::bench {
@@ -214,7 +216,24 @@ int main(int argc, char** argv) {
   r->add_option("--apply-mib", replay.apply_mib, "Memory bound of one projection batch, MiB")->capture_default_str();
   r->add_option("--dir", replay.dir, "Working directory, must not exist (default: a temporary one, removed)");
   r->add_flag("--json", replay.json, "Print JSON");
+
+  jaring::bench::PopulationFlags pop;
+  CLI::App* p = app.add_subcommand("population", "The population service through gRPC: import, life commands under "
+                                                 "load, projection rebuild, with raw RocksDB and log limits");
+  p->add_option("--region", pop.region, "Regency/city code of the synthetic region")->capture_default_str();
+  p->add_option("--families", pop.families, "Family cards in the registry extract")->capture_default_str();
+  p->add_option("--months", pop.months, "Months of life after the extract")->capture_default_str();
+  p->add_option("--seed", pop.seed, "Generator seed")->capture_default_str();
+  p->add_option("--clients", pop.clients, "Concurrent client threads for the life commands")->capture_default_str();
+  p->add_option("--max-commands", pop.max_commands, "Send only the first N life commands (0: all)")
+      ->capture_default_str();
+  p->add_option("--raw-appends", pop.raw_appends, "Single-record Appends for the raw latency")->capture_default_str();
+  p->add_option("--raw-batch", pop.raw_batch, "Puts per raw WriteBatch")->capture_default_str();
+  p->add_option("--deadline", pop.command_deadline_s, "Deadline of one life command, seconds")->capture_default_str();
+  p->add_option("--dir", pop.dir, "Working directory, must not exist (default: a temporary one, removed)");
+  p->add_flag("--json", pop.json, "Print JSON");
   CLI11_PARSE(app, argc, argv);
   if (*r) return jaring::bench::Replay(replay);
+  if (*p) return jaring::bench::PopulationBench(pop);
   return 0;
 }

@@ -14,13 +14,16 @@ PACKAGES=(
   librdkafka-dev librocksdb-dev libssl-dev libsodium-dev
   libcli11-dev libfmt-dev libspdlog-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  nodejs npm kafkacat
+  kafkacat
 )
 
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Node.js and npm (for buf) may come from elsewhere than Debian: only ask
+# Debian for them when there is no npm at all.
+if ! command -v npm >/dev/null 2>&1; then missing+=(nodejs npm); fi
 if ((${#missing[@]})); then
   echo "setup: installing ${missing[*]}"
   SUDO=""

@@ -37,4 +37,12 @@ struct DevbrokerFlags {
 absl::Status Devbroker(const DevbrokerFlags& flags);
 
 
+// Blocks SIGINT and SIGTERM in the calling thread; call it before any other
+// thread starts, so that threads inherit the mask and only
+// WaitForTerminationSignal receives them.
+void BlockTerminationSignals();
+// Waits for SIGINT or SIGTERM (blocked by BlockTerminationSignals) and
+// returns its number.
+int WaitForTerminationSignal();
+
 }  // namespace jaring::server

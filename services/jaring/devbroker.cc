@@ -1,5 +1,3 @@
-#include <signal.h>
-
 #include <cstdio>
 
 #include "libs/base/status.h"
@@ -10,11 +8,7 @@
 namespace jaring::server {
 
 absl::Status Devbroker(const DevbrokerFlags& flags) {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  BlockTerminationSignals();  // before any thread starts
 
   JARING_ASSIGN_OR_RETURN(auto cluster, eventlog::MockCluster::Start(flags.brokers));
   if (flags.create_topics) {
@@ -29,8 +23,7 @@ absl::Status Devbroker(const DevbrokerFlags& flags) {
   // The bootstrap list alone on stdout, so scripts can read it.
   std::printf("%s\n", cluster->bootstrap().c_str());
   std::fflush(stdout);
-  int sig = 0;
-  sigwait(&set, &sig);
+  WaitForTerminationSignal();
   return absl::OkStatus();
 }
 

@@ -47,12 +47,7 @@ absl::Status PrintContents(eventlog::EventLog& log) {
 }  // namespace
 
 absl::Status Serve(const ServeFlags& flags) {
-  // Block SIGINT/SIGTERM before any thread starts, so sigwait gets them.
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  BlockTerminationSignals();  // before any thread starts
 
   std::unique_ptr<eventlog::EventLog> log;
   const std::filesystem::path data = std::filesystem::absolute(flags.data_dir);
@@ -105,8 +100,7 @@ absl::Status Serve(const ServeFlags& flags) {
   std::printf("listening on %s:%d (gRPC health and reflection; Ctrl-C stops)\n", host.c_str(), port);
   std::fflush(stdout);
 
-  int sig = 0;
-  sigwait(&set, &sig);
+  const int sig = WaitForTerminationSignal();
   std::printf("signal %d: shutting down\n", sig);
   std::fflush(stdout);
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(10));

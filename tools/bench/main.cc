@@ -18,6 +18,7 @@
 #include "rocksdb/db.h"
 #include "rocksdb/write_batch.h"
 #include "tools/bench/family_fold.h"
+#include "tools/bench/raw_limits.h"
 #include "tools/bench/population_bench.h"
 #include "tools/bench/synthetic.h"
 
@@ -127,40 +128,17 @@ int Replay(ReplayFlags f) {
   //    comparable keys (family keys in random order) and values; once with
   //    RocksDB's defaults (WAL on, no fsync), once without the WAL as the
   //    rebuild writes.
-  auto raw_puts = [&](bool wal, const std::string& dir) -> double {
-    rocksdb::Options o;
-    o.create_if_missing = true;
-    rocksdb::DB* raw = nullptr;
-    if (!rocksdb::DB::Open(o, dir, &raw).ok()) return -1;
-    std::unique_ptr<rocksdb::DB> db(raw);
-    std::mt19937_64 rng(f.seed);
-    std::string value(value_size, 'x');
-    for (size_t i = 0; i < value.size(); ++i) value[i] = static_cast<char>('a' + rng() % 26);
-    rocksdb::WriteOptions wo;
-    wo.disableWAL = !wal;
-    const absl::Time start = absl::Now();
-    rocksdb::WriteBatch wb;
-    for (int64_t i = 0; i < f.events; ++i) {
-      const int64_t fam = static_cast<int64_t>(rng() % static_cast<uint64_t>(f.families));
-      wb.Put(absl::StrCat("fam/527101", fam), value);
-      if (wb.Count() >= f.append_batch || i + 1 == f.events) {
-        if (!db->Write(wo, &wb).ok()) return -1;
-        wb.Clear();
-      }
-    }
-    if (!wal) db->Flush(rocksdb::FlushOptions());
-    return Seconds(start);
-  };
-  const double raw_s = raw_puts(true, f.dir + "/raw");
-  const double raw_nowal_s = raw_puts(false, f.dir + "/raw-nowal");
-  if (raw_s < 0 || raw_nowal_s < 0) {
-    std::fprintf(stderr, "raw puts failed\n");
+  auto raw_s = RawPuts(f.dir + "/raw", true, f.events, f.families, value_size, f.append_batch, f.seed, "fam/");
+  auto raw_nowal_s =
+      RawPuts(f.dir + "/raw-nowal", false, f.events, f.families, value_size, f.append_batch, f.seed, "fam/");
+  if (!raw_s.ok() || !raw_nowal_s.ok()) {
+    std::fprintf(stderr, "raw puts: %s\n", (raw_s.ok() ? raw_nowal_s.status() : raw_s.status()).ToString().c_str());
     return 1;
   }
 
   const double events_per_s = static_cast<double>(f.events) / replay_s;
-  const double raw_per_s = static_cast<double>(f.events) / raw_s;
-  const double raw_nowal_per_s = static_cast<double>(f.events) / raw_nowal_s;
+  const double raw_per_s = static_cast<double>(f.events) / *raw_s;
+  const double raw_nowal_per_s = static_cast<double>(f.events) / *raw_nowal_s;
   const double append_per_s = static_cast<double>(f.events) / append_s;
   const uint64_t log_bytes = DirBytes(f.dir + "/log");
   if (f.json) {

@@ -36,6 +36,7 @@
 #include "rocksdb/write_batch.h"
 #include "services/population/service.h"
 #include "services/population/store.h"
+#include "tools/bench/raw_limits.h"
 #include "tools/synth/synth.h"
 
 namespace jaring::bench {
@@ -138,37 +139,6 @@ struct RawFigures {
   double puts_nowal_per_s = 0;
   double append_p50_ms = 0, append_p99_ms = 0, append_p999_ms = 0, append_mean_ms = 0;
 };
-
-// Plain RocksDB WriteBatch puts: `records` puts to random family keys among
-// `families`, values of `value_size` bytes, `batch` per write; seconds, or
-// an error.
-absl::StatusOr<double> RawPuts(const std::string& dir, bool wal, int64_t records, int64_t families,
-                               size_t value_size, size_t batch, uint64_t seed) {
-  rocksdb::Options o;
-  o.create_if_missing = true;
-  rocksdb::DB* raw = nullptr;
-  rocksdb::Status s = rocksdb::DB::Open(o, dir, &raw);
-  if (!s.ok()) return absl::UnavailableError(absl::StrCat("open ", dir, ": ", s.ToString()));
-  std::unique_ptr<rocksdb::DB> db(raw);
-  std::mt19937_64 rng(seed);
-  std::string value(value_size, 'x');
-  for (char& c : value) c = static_cast<char>('a' + rng() % 26);
-  rocksdb::WriteOptions wo;
-  wo.disableWAL = !wal;
-  const Clock::time_point start = Clock::now();
-  rocksdb::WriteBatch wb;
-  for (int64_t i = 0; i < records; ++i) {
-    const uint64_t fam = rng() % static_cast<uint64_t>(std::max<int64_t>(1, families));
-    wb.Put(absl::StrCat("f/527101", 1000000000 + fam), value);
-    if (wb.Count() >= batch || i + 1 == records) {
-      s = db->Write(wo, &wb);
-      if (!s.ok()) return absl::UnavailableError(absl::StrCat("raw write: ", s.ToString()));
-      wb.Clear();
-    }
-  }
-  if (!wal) db->Flush(rocksdb::FlushOptions());
-  return SecondsSince(start);
-}
 
 // Sequential single-record Appends to a fresh embedded log (fsync each).
 absl::Status RawAppends(const std::string& dir, int64_t n, size_t value_size, RawFigures* out) {
@@ -478,9 +448,9 @@ absl::Status Run(const PopulationFlags& flags, Figures& f) {
 
   Step(absl::StrCat("raw limits: ", f.log_events, " RocksDB puts; ", flags.raw_appends, " single Appends"));
   JARING_ASSIGN_OR_RETURN(double raw_s, RawPuts(flags.dir + "/raw", true, f.log_events, f.families,
-                                                f.family_bytes_avg, flags.raw_batch, flags.seed));
+                                                f.family_bytes_avg, flags.raw_batch, flags.seed, "f/"));
   JARING_ASSIGN_OR_RETURN(double raw_nowal_s, RawPuts(flags.dir + "/raw-nowal", false, f.log_events, f.families,
-                                                      f.family_bytes_avg, flags.raw_batch, flags.seed));
+                                                      f.family_bytes_avg, flags.raw_batch, flags.seed, "f/"));
   f.raw.puts_per_s = static_cast<double>(f.log_events) / raw_s;
   f.raw.puts_nowal_per_s = static_cast<double>(f.log_events) / raw_nowal_s;
   // An envelope is about a history entry's size (the entry holds it).

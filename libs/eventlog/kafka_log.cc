@@ -46,6 +46,27 @@ constexpr char kReaderGroupId[] = "jaring.eventlog.explicit-assignment";
 // longer before it gives up on a report.
 constexpr absl::Duration kDeliveryReportGrace = absl::Seconds(5);
 
+// Settings every client of ours shares (producer and readers): logging,
+// where the cluster is, how it names itself, and reconnecting quickly after
+// a broker restart (librdkafka's default caps the backoff at 10 s; the Java
+// client's is 1 s).
+absl::Status ApplyCommonConf(rd_kafka_conf_t* c, const KafkaLogOptions& options, const std::string& client_id) {
+  JARING_RETURN_IF_ERROR(InstallLogger(c, options.log_level));
+  JARING_RETURN_IF_ERROR(SetConf(c, "bootstrap.servers", options.bootstrap));
+  JARING_RETURN_IF_ERROR(SetConf(c, "client.id", client_id));
+  JARING_RETURN_IF_ERROR(SetConf(c, "reconnect.backoff.ms", "100"));
+  JARING_RETURN_IF_ERROR(SetConf(c, "reconnect.backoff.max.ms", "1000"));
+  return SetConf(c, "log.connection.close", "false");
+}
+
+// The operator's extra properties, applied last so that they win.
+absl::Status ApplyExtraConf(rd_kafka_conf_t* c, const KafkaLogOptions& options) {
+  for (const auto& [name, value] : options.extra_config) {
+    JARING_RETURN_IF_ERROR(SetConf(c, name, value));
+  }
+  return absl::OkStatus();
+}
+
 // Abseil 20220623 here has its own string_view, which StrCat's AlphaNum does
 // not take from std::string_view.
 std::string Quote(std::string_view s) {
@@ -205,9 +226,7 @@ absl::StatusOr<std::unique_ptr<KafkaLog>> KafkaLog::Open(const KafkaLogOptions& 
 
   ConfPtr conf(rd_kafka_conf_new());
   rd_kafka_conf_t* c = conf.get();
-  JARING_RETURN_IF_ERROR(InstallLogger(c, options.log_level));
-  JARING_RETURN_IF_ERROR(SetConf(c, "bootstrap.servers", options.bootstrap));
-  JARING_RETURN_IF_ERROR(SetConf(c, "client.id", "jaring-eventlog"));
+  JARING_RETURN_IF_ERROR(ApplyCommonConf(c, options, "jaring-eventlog"));
   // Idempotence: retries never duplicate or reorder a partition's records.
   JARING_RETURN_IF_ERROR(SetConf(c, "enable.idempotence", "true"));
   JARING_RETURN_IF_ERROR(SetConf(c, "acks", "all"));
@@ -217,14 +236,7 @@ absl::StatusOr<std::unique_ptr<KafkaLog>> KafkaLog::Open(const KafkaLogOptions& 
       SetConf(c, "message.timeout.ms", std::to_string(TimeoutMs(options.append_timeout))));
   // Topics are made on purpose (CreateTopic), never by a typo.
   JARING_RETURN_IF_ERROR(SetConf(c, "allow.auto.create.topics", "false"));
-  // Come back quickly after a broker restart (librdkafka's default caps the
-  // backoff at 10 s; the Java client's is 1 s).
-  JARING_RETURN_IF_ERROR(SetConf(c, "reconnect.backoff.ms", "100"));
-  JARING_RETURN_IF_ERROR(SetConf(c, "reconnect.backoff.max.ms", "1000"));
-  JARING_RETURN_IF_ERROR(SetConf(c, "log.connection.close", "false"));
-  for (const auto& [name, value] : options.extra_config) {
-    JARING_RETURN_IF_ERROR(SetConf(c, name, value));
-  }
+  JARING_RETURN_IF_ERROR(ApplyExtraConf(c, options));
   char value[64] = {0};
   size_t value_size = sizeof value;
   if (rd_kafka_conf_get(c, "message.max.bytes", value, &value_size) == RD_KAFKA_CONF_OK) {
@@ -287,9 +299,7 @@ void KafkaLog::OnError(rd_kafka_t* rk, int err, const char* reason, void* opaque
 absl::StatusOr<ConfPtr> KafkaLog::ReaderConf() const {
   ConfPtr conf(rd_kafka_conf_new());
   rd_kafka_conf_t* c = conf.get();
-  JARING_RETURN_IF_ERROR(InstallLogger(c, options_.log_level));
-  JARING_RETURN_IF_ERROR(SetConf(c, "bootstrap.servers", options_.bootstrap));
-  JARING_RETURN_IF_ERROR(SetConf(c, "client.id", "jaring-eventlog-reader"));
+  JARING_RETURN_IF_ERROR(ApplyCommonConf(c, options_, "jaring-eventlog-reader"));
   JARING_RETURN_IF_ERROR(SetConf(c, "group.id", kReaderGroupId));
   // Positions live with each projection's state, never in Kafka.
   JARING_RETURN_IF_ERROR(SetConf(c, "enable.auto.commit", "false"));
@@ -301,12 +311,7 @@ absl::StatusOr<ConfPtr> KafkaLog::ReaderConf() const {
   JARING_RETURN_IF_ERROR(
       SetConf(c, "fetch.wait.max.ms", std::to_string(TimeoutMs(options_.fetch_wait))));
   JARING_RETURN_IF_ERROR(SetConf(c, "fetch.error.backoff.ms", "100"));
-  JARING_RETURN_IF_ERROR(SetConf(c, "reconnect.backoff.ms", "100"));
-  JARING_RETURN_IF_ERROR(SetConf(c, "reconnect.backoff.max.ms", "1000"));
-  JARING_RETURN_IF_ERROR(SetConf(c, "log.connection.close", "false"));
-  for (const auto& [name, value] : options_.extra_config) {
-    JARING_RETURN_IF_ERROR(SetConf(c, name, value));
-  }
+  JARING_RETURN_IF_ERROR(ApplyExtraConf(c, options_));
   return conf;
 }
 

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstdint>
 
+#include "absl/time/civil_time.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 
@@ -31,5 +32,18 @@ class ManualClock final : public Clock {
  private:
   std::atomic<int64_t> micros_;
 };
+
+// Indonesia's calendar days are taken in WIB (UTC+7, no DST) everywhere in
+// Jaring: "today", "the decision as of 1 March", the date a rule set takes
+// effect. One zone for the whole country keeps answers reproducible; at most
+// two hours separate it from WITA and WIT, and no date rule of the programs
+// depends on the hour.
+inline absl::TimeZone WibTimeZone() { return absl::FixedTimeZone(7 * 3600); }
+
+// The calendar day in WIB at `t`.
+inline absl::CivilDay WibDay(absl::Time t) { return absl::ToCivilDay(t, WibTimeZone()); }
+
+// The first instant of `day` in WIB.
+inline absl::Time WibStartOf(absl::CivilDay day) { return absl::FromCivil(day, WibTimeZone()); }
 
 }  // namespace jaring

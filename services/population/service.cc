@@ -9,17 +9,18 @@
 #include "libs/base/strings.h"
 #include "libs/events/envelope.h"
 #include "libs/events/topics.h"
-#include "services/population/fold.h"
+#include "libs/base/grpc_status.h"
+#include "libs/family/fold.h"
 #include "services/population/validation.h"
 
 namespace jaring::population {
+
+using family::ApplyToFamily;
+using family::EventLookup;
+using family::FindMember;
 namespace {
 
 using Envelopes = std::vector<v1::Envelope>;
-
-grpc::Status ToGrpc(const absl::Status& s) {
-  return grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(s.message()));
-}
 
 template <typename Resp>
 grpc::Status Reply(const absl::StatusOr<v1::CommandResult>& r, Resp* resp) {

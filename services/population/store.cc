@@ -14,10 +14,14 @@
 #include "libs/base/status.h"
 #include "libs/base/strings.h"
 #include "libs/events/envelope.h"
-#include "services/population/fold.h"
+#include "libs/family/fold.h"
 #include "services/population/validation.h"
 
 namespace jaring::population {
+
+using family::ApplyToFamily;
+using family::EventLookup;
+using family::FindMember;
 namespace {
 
 std::string VersionKey(std::string_view kk, int64_t version) {

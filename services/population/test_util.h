@@ -18,7 +18,7 @@
 #include "libs/projection/projection.h"
 #include "libs/testing/status_matchers.h"
 #include "libs/testing/temp_dir.h"
-#include "services/population/fold.h"
+#include "libs/family/fold.h"
 #include "services/population/service.h"
 
 #define ASSERT_GRPC_OK(expr)                                            \
@@ -39,6 +39,10 @@
   } while (0)
 
 namespace jaring::population {
+
+using family::ApplyToFamily;
+using family::EventLookup;
+using family::FindMember;
 
 inline constexpr char kKk1[] = "5271011503200001";
 inline constexpr char kRegion1[] = "52.71.01.1001";

@@ -9,6 +9,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "libs/base/clock.h"
 #include "libs/base/status.h"
 #include "libs/base/strings.h"
 
@@ -220,9 +221,9 @@ absl::StatusOr<absl::Time> TimestampToTime(std::string_view field,
 
 }  // namespace
 
-absl::TimeZone WibTimeZone() { return absl::FixedTimeZone(7 * 3600); }
+absl::TimeZone WibTimeZone() { return jaring::WibTimeZone(); }
 
-absl::CivilDay TodayIn(absl::Time now) { return absl::ToCivilDay(now, WibTimeZone()); }
+absl::CivilDay TodayIn(absl::Time now) { return WibDay(now); }
 
 bool IsProvinceCode(int code) {
   return (code >= 11 && code <= 19) || code == 21 || (code >= 31 && code <= 36) ||

@@ -11,7 +11,7 @@
 #include "jaring/v1/envelope.pb.h"
 #include "jaring/v1/population.pb.h"
 
-namespace jaring::population {
+namespace jaring::family {
 
 // Finds an earlier event of the same family by event_id (for corrections);
 // returns null if unknown.
@@ -30,4 +30,4 @@ absl::Status ApplyToFamily(const v1::Envelope& event, const EventLookup& lookup,
 v1::FamilyMember* FindMember(v1::Family& family, std::string_view nik);
 const v1::FamilyMember* FindMember(const v1::Family& family, std::string_view nik);
 
-}  // namespace jaring::population
+}  // namespace jaring::family

@@ -1,10 +1,10 @@
-#include "services/population/fold.h"
+#include "libs/family/fold.h"
 
 #include "absl/strings/str_cat.h"
 #include "libs/base/strings.h"
 #include "libs/events/envelope.h"
 
-namespace jaring::population {
+namespace jaring::family {
 
 v1::FamilyMember* FindMember(v1::Family& family, std::string_view nik) {
   for (auto& m : *family.mutable_members()) {
@@ -148,6 +148,9 @@ absl::Status ApplyToFamily(const v1::Envelope& e, const EventLookup& lookup, v1:
       if (!st.ok()) return st;
       break;
     }
+    case v1::Envelope::kRuleSetPublished:
+    case v1::Envelope::kEligibilityDecided:
+      return Contradiction(e, "not a population event");
     case v1::Envelope::PAYLOAD_NOT_SET:
       return Contradiction(e, "no payload");
   }
@@ -156,4 +159,4 @@ absl::Status ApplyToFamily(const v1::Envelope& e, const EventLookup& lookup, v1:
   return absl::OkStatus();
 }
 
-}  // namespace jaring::population
+}  // namespace jaring::family

@@ -1,0 +1,17 @@
+// absl::Status to grpc::Status: the codes are the same numbers by design
+// (both follow google.rpc.Code), so the conversion keeps code and message.
+// Header-only: only targets that link gRPC include it.
+#pragma once
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "grpcpp/support/status.h"
+
+namespace jaring {
+
+inline grpc::Status ToGrpc(const absl::Status& s) {
+  return grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(s.message()));
+}
+
+}  // namespace jaring

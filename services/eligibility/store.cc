@@ -1,0 +1,265 @@
+#include "services/eligibility/store.h"
+
+#include <algorithm>
+#include <map>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "libs/base/coding.h"
+#include "libs/base/status.h"
+#include "libs/base/strings.h"
+#include "libs/events/envelope.h"
+#include "libs/events/topics.h"
+#include "libs/family/fold.h"
+#include "rocksdb/db.h"
+
+namespace jaring::eligibility {
+
+namespace keys {
+std::string Family(std::string_view kk) { return absl::StrCat("f/", Av(kk)); }
+std::string Position(std::string_view kk) { return absl::StrCat("p/", Av(kk)); }
+std::string HistoryPrefix(std::string_view kk) { return absl::StrCat("h/", Av(kk), "/"); }
+std::string History(std::string_view kk, int32_t partition, int64_t offset) {
+  std::string k = HistoryPrefix(kk);
+  PutFixed32BE(&k, static_cast<uint32_t>(partition));
+  PutFixed64BE(&k, static_cast<uint64_t>(offset));
+  return k;
+}
+std::string RegionPrefix(std::string_view region_prefix) { return absl::StrCat("g/", Av(region_prefix)); }
+std::string Region(std::string_view region, std::string_view kk) {
+  return absl::StrCat("g/", Av(region), "/", Av(kk));
+}
+std::string Change(int32_t partition, int64_t offset) {
+  std::string k(kChangePrefix);
+  PutFixed32BE(&k, static_cast<uint32_t>(partition));
+  PutFixed64BE(&k, static_cast<uint64_t>(offset));
+  return k;
+}
+std::string EventSeen(std::string_view event_id) { return absl::StrCat("i/", Av(event_id)); }
+std::string Rule(int64_t offset) {
+  std::string k(kRulePrefix);
+  PutFixed64BE(&k, static_cast<uint64_t>(offset));
+  return k;
+}
+std::string DecisionPrefix(std::string_view kk) { return absl::StrCat("d/", Av(kk), "/"); }
+std::string Decision(std::string_view kk, std::string_view program) {
+  return absl::StrCat("d/", Av(kk), "/", Av(program));
+}
+std::string VersionPrefix(std::string_view kk) { return absl::StrCat("v/", Av(kk), "/"); }
+std::string Version(std::string_view kk, std::string_view program, int64_t version) {
+  std::string k = absl::StrCat("v/", Av(kk), "/", Av(program), "/");
+  PutFixed64BE(&k, static_cast<uint64_t>(version));
+  return k;
+}
+std::string BeneficiaryPrefix(std::string_view program, std::string_view region_prefix) {
+  return absl::StrCat("b/", Av(program), "/", Av(region_prefix));
+}
+std::string Beneficiary(std::string_view program, std::string_view region, std::string_view kk) {
+  return absl::StrCat("b/", Av(program), "/", Av(region), "/", Av(kk));
+}
+}  // namespace keys
+
+std::string EncodePosition(const FamilyPosition& p) {
+  std::string s;
+  PutFixed32BE(&s, static_cast<uint32_t>(p.partition));
+  PutFixed64BE(&s, static_cast<uint64_t>(p.offset));
+  return s;
+}
+
+std::optional<FamilyPosition> DecodePosition(std::string_view bytes) {
+  if (bytes.size() != 12) return std::nullopt;
+  return FamilyPosition{static_cast<int32_t>(DecodeFixed32BE(bytes.data())),
+                        static_cast<int64_t>(DecodeFixed64BE(bytes.data() + 4))};
+}
+
+namespace {
+
+absl::Status RocksError(const rocksdb::Status& s) {
+  if (s.ok() || s.IsNotFound()) return absl::OkStatus();
+  if (s.IsCorruption()) return absl::DataLossError(s.ToString());
+  return absl::UnavailableError(s.ToString());
+}
+
+rocksdb::ReadOptions ReadAt(const rocksdb::Snapshot* snapshot) {
+  rocksdb::ReadOptions ro;
+  ro.snapshot = snapshot;
+  return ro;
+}
+
+}  // namespace
+
+absl::Status EligibilityApplier::Apply(const projection::Event& event, projection::Batch& batch) {
+  const v1::Envelope& e = event.envelope;
+  // A retried append may have stored a record twice; its id makes the
+  // second copy a no-op, on every topic.
+  const std::string seen_key = keys::EventSeen(e.event_id());
+  JARING_ASSIGN_OR_RETURN(std::optional<std::string> seen, batch.Get(seen_key));
+  if (seen.has_value()) return absl::OkStatus();
+  batch.Put(seen_key, "");
+
+  const std::string_view topic = event.record.topic;
+  if (topic == events::kPopulationTopic) return ApplyPopulation(event, batch);
+  if (topic == events::kRulesTopic) {
+    if (!e.has_rule_set_published()) {
+      return absl::DataLossError(absl::StrCat("a ", events::PayloadTypeName(e), " on the rules topic"));
+    }
+    batch.Put(keys::Rule(event.record.offset), event.record.value);
+    return absl::OkStatus();
+  }
+  if (topic == events::kEligibilityTopic) return ApplyDecision(event, batch);
+  return absl::InternalError(absl::StrCat("unexpected topic ", Av(topic)));
+}
+
+absl::Status EligibilityApplier::ApplyPopulation(const projection::Event& event, projection::Batch& batch) {
+  const v1::Envelope& e = event.envelope;
+  const std::string& kk = e.key();
+  JARING_ASSIGN_OR_RETURN(v1::Family * family, batch.Mutable<v1::Family>(keys::Family(kk)));
+  const std::string region_before = family->region_code();
+
+  // A correction names an earlier event of the same family; it is in the
+  // family's history (in the store or this batch).
+  std::optional<v1::Envelope> corrected;
+  if (e.has_record_corrected()) {
+    JARING_ASSIGN_OR_RETURN(std::optional<std::string> where,
+                            batch.Get(keys::EventSeen(e.record_corrected().corrected_event_id())));
+    if (where.has_value() && !where->empty()) {
+      JARING_ASSIGN_OR_RETURN(std::optional<std::string> bytes, batch.Get(*where));
+      v1::Envelope target;
+      if (bytes.has_value() && target.ParseFromString(*bytes)) corrected = std::move(target);
+    }
+  }
+  const family::EventLookup lookup = [&](std::string_view id) -> const v1::Envelope* {
+    return corrected.has_value() && Sv(corrected->event_id()) == id ? &*corrected : nullptr;
+  };
+  JARING_RETURN_IF_ERROR(family::ApplyToFamily(e, lookup, family));
+
+  const int32_t partition = event.record.partition;
+  const int64_t offset = event.record.offset;
+  const std::string history_key = keys::History(kk, partition, offset);
+  batch.Put(history_key, event.record.value);
+  // The seen marker of a population event points at its history entry, for
+  // corrections of it.
+  batch.Put(keys::EventSeen(e.event_id()), history_key);
+  batch.Put(keys::Position(kk), EncodePosition({partition, offset}));
+  batch.Put(keys::Change(partition, offset), kk);
+  if (region_before != family->region_code()) {
+    if (!region_before.empty()) batch.Delete(keys::Region(region_before, kk));
+    batch.Put(keys::Region(family->region_code(), kk), "");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status EligibilityApplier::ApplyDecision(const projection::Event& event, projection::Batch& batch) {
+  const v1::Envelope& e = event.envelope;
+  if (!e.has_eligibility_decided()) {
+    return absl::DataLossError(absl::StrCat("a ", events::PayloadTypeName(e), " on the eligibility topic"));
+  }
+  const v1::Decision& d = e.eligibility_decided().decision();
+  const std::string current_key = keys::Decision(d.kk_number(), d.program());
+  JARING_ASSIGN_OR_RETURN(std::optional<std::string> current, batch.Get(current_key));
+  if (current.has_value()) {
+    v1::Envelope before;
+    if (!before.ParseFromString(*current)) return absl::DataLossError(absl::StrCat("corrupt ", current_key));
+    const v1::Decision& b = before.eligibility_decided().decision();
+    if (b.eligible()) batch.Delete(keys::Beneficiary(b.program(), b.region_code(), b.kk_number()));
+  }
+  batch.Put(current_key, event.record.value);
+  batch.Put(keys::Version(d.kk_number(), d.program(), d.version()), event.record.value);
+  if (d.eligible()) {
+    v1::Beneficiary ben;
+    ben.set_kk_number(d.kk_number());
+    ben.set_region_code(d.region_code());
+    ben.set_decile(d.decile());
+    ben.set_yearly_amount(d.yearly_amount());
+    ben.set_decision_id(d.decision_id());
+    ben.set_decision_version(d.version());
+    ben.set_components(d.has_pbi_jk() ? d.pbi_jk().covered_members() : d.components_size());
+    batch.Put(keys::Beneficiary(d.program(), d.region_code(), d.kk_number()), ben.SerializeAsString());
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<std::shared_ptr<const PublishedRules>>> LoadPublishedRules(rocksdb::DB* db) {
+  std::vector<std::shared_ptr<const PublishedRules>> out;
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions()));
+  for (it->Seek(std::string(keys::kRulePrefix)); it->Valid() && it->key().starts_with(keys::kRulePrefix);
+       it->Next()) {
+    v1::Envelope e;
+    if (!e.ParseFromArray(it->value().data(), static_cast<int>(it->value().size())) ||
+        !e.has_rule_set_published()) {
+      return absl::DataLossError("corrupt rule set record in the eligibility store");
+    }
+    auto p = std::make_shared<PublishedRules>();
+    p->event_id = e.event_id();
+    p->offset = static_cast<int64_t>(DecodeFixed64BE(it->key().data() + keys::kRulePrefix.size()));
+    p->recorded_at_ms = events::ToMillis(e.recorded_at());
+    p->effective_from_ms = events::ToMillis(e.rule_set_published().rule_set().effective_from());
+    p->hash = e.rule_set_published().content_hash();
+    p->rules = e.rule_set_published().rule_set();
+    out.push_back(std::move(p));
+  }
+  JARING_RETURN_IF_ERROR(RocksError(it->status()));
+  return out;
+}
+
+std::shared_ptr<const PublishedRules> RuleSetInForce(
+    const std::vector<std::shared_ptr<const PublishedRules>>& published, int64_t at_ms, int64_t known_at_ms) {
+  std::shared_ptr<const PublishedRules> best;
+  for (const auto& p : published) {
+    if (p->recorded_at_ms > known_at_ms || p->effective_from_ms > at_ms) continue;
+    if (best == nullptr || p->effective_from_ms >= best->effective_from_ms) best = p;
+  }
+  return best;
+}
+
+absl::StatusOr<std::vector<FamilyEvent>> FamilyEvents(rocksdb::DB* db, const rocksdb::Snapshot* snapshot,
+                                                      std::string_view kk, std::optional<int64_t> known_at_ms) {
+  std::vector<FamilyEvent> out;
+  const std::string prefix = keys::HistoryPrefix(kk);
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ReadAt(snapshot)));
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    v1::Envelope e;
+    if (!e.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+      return absl::DataLossError(absl::StrCat("corrupt history of family ", Av(kk)));
+    }
+    if (known_at_ms && events::ToMillis(e.recorded_at()) > *known_at_ms) continue;
+    const std::string_view pos = it->key().ToStringView().substr(prefix.size());
+    if (pos.size() != 12) return absl::DataLossError(absl::StrCat("bad history key of family ", Av(kk)));
+    out.push_back({*DecodePosition(pos), std::move(e)});
+  }
+  JARING_RETURN_IF_ERROR(RocksError(it->status()));
+  return out;
+}
+
+absl::StatusOr<std::optional<v1::Family>> FoldFamily(const std::vector<FamilyEvent>& events,
+                                                      std::optional<int64_t> as_of_ms, FamilyPosition* last) {
+  std::map<std::string, const v1::Envelope*, std::less<>> by_id;
+  const family::EventLookup lookup = [&](std::string_view id) -> const v1::Envelope* {
+    auto it = by_id.find(id);
+    return it == by_id.end() ? nullptr : it->second;
+  };
+  v1::Family family;
+  for (const FamilyEvent& fe : events) {
+    const v1::Envelope& e = fe.event;
+    by_id[e.event_id()] = &e;
+    if (as_of_ms && events::ToMillis(e.occurred_at()) > *as_of_ms) continue;
+    if (family.kk_number().empty() && !e.has_family_registered()) continue;
+    JARING_RETURN_IF_ERROR(family::ApplyToFamily(e, lookup, &family));
+    if (last != nullptr) *last = fe.position;
+  }
+  if (family.kk_number().empty()) return std::nullopt;
+  return family;
+}
+
+absl::StatusOr<std::optional<v1::Envelope>> ReadEnvelope(rocksdb::DB* db, const rocksdb::Snapshot* snapshot,
+                                                         std::string_view key) {
+  std::string value;
+  rocksdb::Status s = db->Get(ReadAt(snapshot), rocksdb::Slice(key.data(), key.size()), &value);
+  if (s.IsNotFound()) return std::nullopt;
+  JARING_RETURN_IF_ERROR(RocksError(s));
+  v1::Envelope e;
+  if (!e.ParseFromString(value)) return absl::DataLossError(absl::StrCat("corrupt record at ", Av(key)));
+  return e;
+}
+
+}  // namespace jaring::eligibility

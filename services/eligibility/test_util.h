@@ -4,7 +4,10 @@
 // (engine_interval 0) so tests decide when decisions are derived.
 #pragma once
 
+#include <random>
+
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "jaring/v1/eligibility_service.grpc.pb.h"
 #include "libs/rules/rules.h"
 #include "services/eligibility/service.h"
@@ -126,6 +129,56 @@ class EligibilityFixture : public population::PopulationFixture {
     int64_t total = 0;
     for (int p = 0; p < 8; ++p) total += log_->EndOffset(std::string(events::kEligibilityTopic), p).value_or(0);
     return total;
+  }
+
+  // Family number `i` (1-998) of Kota Mataram, drawn from `rng`: a head, a
+  // wife (sometimes pregnant), up to four children of school age or younger
+  // (mostly enrolled), sometimes a grandparent over 60, rarely a severe
+  // disability. NIKs encode birth date and sex as Dukcapil's do.
+  v1::RegisterFamilyRequest GeneratedFamily(int i, std::mt19937_64& rng) const {
+    auto pick = [&](int lo, int hi) { return lo + static_cast<int>(rng() % static_cast<uint64_t>(hi - lo + 1)); };
+    int serial = i * 10;
+    auto person = [&](bool female, int year, v1::Relationship rel) {
+      const int month = pick(1, 12), day = pick(1, 28);
+      const int number = ++serial;
+      return Person(absl::StrFormat("527101%02d%02d%02d%04d", day + (female ? 40 : 0), month, year % 100, number),
+                    absl::StrCat("Warga ", number), female ? v1::SEX_FEMALE : v1::SEX_MALE, year, month, day, rel);
+    };
+    v1::RegisterFamilyRequest r;
+    *r.mutable_context() = Context(absl::StrCat("gen-family-", i), absl::Hours(24));
+    auto* f = r.mutable_family();
+    f->set_kk_number(absl::StrFormat("527101150320%04d", i));
+    f->set_region_code(absl::StrFormat("52.71.01.%04d", 1001 + i % 3));
+    v1::Member head = person(false, pick(1975, 1992), v1::RELATIONSHIP_HEAD);
+    f->set_head_nik(head.nik());
+    *f->add_members() = head;
+    if (pick(1, 10) <= 8) {
+      v1::Member wife = person(true, pick(1980, 1995), v1::RELATIONSHIP_SPOUSE);
+      if (pick(1, 100) <= 15) {
+        wife.mutable_attributes()->set_pregnant(true);
+        wife.mutable_attributes()->set_pregnancy_order(pick(1, 3));
+      }
+      *f->add_members() = wife;
+    }
+    const int children = pick(0, 4);
+    for (int c = 0; c < children; ++c) {
+      const int year = pick(2008, 2025);
+      v1::Member child = person(pick(0, 1) == 1, year, v1::RELATIONSHIP_CHILD);
+      const int age = 2026 - year;
+      v1::SchoolLevel level = age < 4    ? v1::SCHOOL_LEVEL_NONE
+                              : age < 6  ? v1::SCHOOL_LEVEL_EARLY_CHILDHOOD
+                              : age < 12 ? v1::SCHOOL_LEVEL_PRIMARY
+                              : age < 15 ? v1::SCHOOL_LEVEL_JUNIOR_SECONDARY
+                                         : v1::SCHOOL_LEVEL_SENIOR_SECONDARY;
+      child.mutable_attributes()->set_school_level(level);
+      child.mutable_attributes()->set_school_enrolled(level != v1::SCHOOL_LEVEL_NONE && pick(1, 100) <= 85);
+      *f->add_members() = child;
+    }
+    if (pick(1, 100) <= 15) *f->add_members() = person(pick(0, 1) == 1, pick(1940, 1960), v1::RELATIONSHIP_PARENT);
+    if (pick(1, 100) <= 5) {
+      f->mutable_members(f->members_size() - 1)->mutable_attributes()->set_disability(v1::DISABILITY_SEVERE);
+    }
+    return r;
   }
 
   std::unique_ptr<EligibilityServiceImpl> elig_;

@@ -13,6 +13,7 @@
 #include "libs/eventlog/kafka_log.h"
 #include "libs/events/topics.h"
 #include "services/jaring/commands.h"
+#include "services/eligibility/service.h"
 #include "services/population/service.h"
 
 namespace jaring::server {
@@ -86,10 +87,21 @@ absl::Status Serve(const ServeFlags& flags) {
                 (stores / "population").c_str());
   }
 
+  std::unique_ptr<eligibility::EligibilityServiceImpl> eligibility;
+  if (wanted("eligibility")) {
+    JARING_ASSIGN_OR_RETURN(eligibility, eligibility::EligibilityServiceImpl::Create(
+                                             log.get(), {.store_dir = (stores / "eligibility").string()}));
+    JARING_ASSIGN_OR_RETURN(eligibility::EvalContext ctx, eligibility->engine().CurrentContext());
+    std::printf("eligibility:    %lld events applied at start, store %s, rules in force: %s\n",
+                static_cast<long long>(eligibility->projection().stats().events_applied),
+                (stores / "eligibility").c_str(), ctx.rules ? ctx.rules->rules.version().c_str() : "none yet");
+  }
+
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   if (population) builder.RegisterService(population.get());
+  if (eligibility) builder.RegisterService(eligibility.get());
   int port = 0;
   builder.AddListeningPort(flags.listen, grpc::InsecureServerCredentials(), &port);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();

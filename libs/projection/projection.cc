@@ -282,10 +282,13 @@ absl::Status Projection::Commit(Batch& batch, const std::map<TopicPartition, int
   JARING_RETURN_IF_ERROR(FromRocks(db_->Write(wo, &wb), "commit projection batch"));
   const size_t keys = batch.pending_.size();
   batch.Clear();
-  absl::MutexLock lock(&mu_);
-  next_ = next;
-  stats_.batches++;
-  stats_.keys_written += static_cast<int64_t>(keys);
+  {
+    absl::MutexLock lock(&mu_);
+    next_ = next;
+    stats_.batches++;
+    stats_.keys_written += static_cast<int64_t>(keys);
+  }
+  if (options_.on_commit) options_.on_commit();
   return absl::OkStatus();
 }
 

@@ -21,6 +21,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -143,6 +144,10 @@ struct Options {
   size_t max_batch_events = 100000;
   size_t max_batch_bytes = 256u << 20;
   absl::Duration poll_timeout = absl::Milliseconds(50);
+  // Called after every committed batch, on the thread that committed it,
+  // with no lock held (e.g. to wake a consumer of the store). Must not call
+  // back into the projection's Run-family methods.
+  std::function<void()> on_commit;
   // Write-ahead log for the store. Off is safe too (a crash loses a suffix
   // of batches, state and offsets together, and catch-up re-applies them);
   // rebuilds turn it off and flush once at the end.

@@ -355,16 +355,25 @@ void Engine::Start(absl::Duration interval) {
   }
   thread_ = std::thread([this, interval] {
     for (;;) {
+      {
+        absl::MutexLock l(&mu_);
+        nudged_ = false;
+      }
       absl::StatusOr<int64_t> appended = Step();
       absl::MutexLock l(&mu_);
       status_ = appended.status();
       if (stop_) return;
       if (appended.ok() && *appended > 0) continue;
-      auto stopped = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return stop_; };
-      mu_.AwaitWithTimeout(absl::Condition(&stopped), interval);
+      auto wake = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return stop_ || nudged_; };
+      mu_.AwaitWithTimeout(absl::Condition(&wake), interval);
       if (stop_) return;
     }
   });
+}
+
+void Engine::Nudge() {
+  absl::MutexLock l(&mu_);
+  nudged_ = true;
 }
 
 void Engine::Stop() {

@@ -74,6 +74,9 @@ class Engine {
   // error is logged, kept in status() and retried at the next interval.
   void Start(absl::Duration interval);
   void Stop();
+  // Wakes the background thread now (the projection calls it after each
+  // commit, so that a new event is evaluated without waiting an interval).
+  void Nudge();
   absl::Status status() const;
   EngineStats stats() const;
 
@@ -101,6 +104,7 @@ class Engine {
   absl::Status status_ ABSL_GUARDED_BY(mu_);
   EngineStats stats_ ABSL_GUARDED_BY(mu_);
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  bool nudged_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;
 };
 

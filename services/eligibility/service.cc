@@ -108,7 +108,7 @@ EligibilityServiceImpl::EligibilityServiceImpl(eventlog::EventLog* log, ServiceO
 
 EligibilityServiceImpl::~EligibilityServiceImpl() {
   if (engine_) engine_->Stop();
-  if (projection_) projection_->Stop();
+  if (projection_) projection_->Stop();  // no commit (and no Nudge) after this
 }
 
 absl::StatusOr<std::unique_ptr<EligibilityServiceImpl>> EligibilityServiceImpl::Create(eventlog::EventLog* log,
@@ -118,10 +118,14 @@ absl::StatusOr<std::unique_ptr<EligibilityServiceImpl>> EligibilityServiceImpl::
   po.dir = s->options_.store_dir;
   po.topics = {std::string(events::kPopulationTopic), std::string(events::kRulesTopic),
                std::string(events::kEligibilityTopic)};
+  EligibilityServiceImpl* self = s.get();
+  po.on_commit = [self] {
+    if (self->engine_) self->engine_->Nudge();
+  };
   JARING_ASSIGN_OR_RETURN(s->projection_, projection::Projection::Open(log, &s->applier_, po));
+  s->engine_ = std::make_unique<Engine>(log, s->projection_.get(), s->clock_, s->options_.apply_timeout);
   JARING_RETURN_IF_ERROR(s->projection_->CatchUp());
   s->projection_->Start();
-  s->engine_ = std::make_unique<Engine>(log, s->projection_.get(), s->clock_, s->options_.apply_timeout);
   if (s->options_.engine_interval > absl::ZeroDuration()) s->engine_->Start(s->options_.engine_interval);
   return s;
 }

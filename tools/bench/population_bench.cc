@@ -32,6 +32,7 @@
 #include "libs/events/topics.h"
 #include "libs/projection/projection.h"
 #include "nlohmann/json.hpp"
+#include "tools/bench/percentile.h"
 #include "rocksdb/db.h"
 #include "rocksdb/write_batch.h"
 #include "services/population/service.h"
@@ -52,13 +53,6 @@ double MillisSince(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
 
-// Nearest-rank percentile of sorted values; 0 when empty.
-double Percentile(const std::vector<double>& sorted, double q) {
-  if (sorted.empty()) return 0;
-  size_t rank = static_cast<size_t>(q * static_cast<double>(sorted.size()) + 0.999999);
-  rank = std::clamp<size_t>(rank, 1, sorted.size());
-  return sorted[rank - 1];
-}
 
 std::vector<double> LoadAverage() {
   double l[3] = {0, 0, 0};

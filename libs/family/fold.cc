@@ -1,5 +1,7 @@
 #include "libs/family/fold.h"
 
+#include <map>
+
 #include "absl/strings/str_cat.h"
 #include "libs/base/strings.h"
 #include "libs/events/envelope.h"
@@ -150,6 +152,7 @@ absl::Status ApplyToFamily(const v1::Envelope& e, const EventLookup& lookup, v1:
     }
     case v1::Envelope::kRuleSetPublished:
     case v1::Envelope::kEligibilityDecided:
+    case v1::Envelope::kLedgerEntry:
       return Contradiction(e, "not a population event");
     case v1::Envelope::PAYLOAD_NOT_SET:
       return Contradiction(e, "no payload");
@@ -157,6 +160,27 @@ absl::Status ApplyToFamily(const v1::Envelope& e, const EventLookup& lookup, v1:
   family->set_version(family->version() + 1);
   family->set_updated_at_ms(events::ToMillis(e.recorded_at()));
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<v1::Family>> FoldAsOf(const std::vector<FamilyEvent>& events,
+                                                    std::optional<int64_t> as_of_ms, const FamilyEvent** last) {
+  std::map<std::string, const v1::Envelope*, std::less<>> by_id;
+  const EventLookup lookup = [&](std::string_view id) -> const v1::Envelope* {
+    auto it = by_id.find(id);
+    return it == by_id.end() ? nullptr : it->second;
+  };
+  v1::Family family;
+  for (const FamilyEvent& fe : events) {
+    const v1::Envelope& e = fe.event;
+    by_id[e.event_id()] = &e;
+    if (as_of_ms && events::ToMillis(e.occurred_at()) > *as_of_ms) continue;
+    if (family.kk_number().empty() && !e.has_family_registered()) continue;
+    absl::Status st = ApplyToFamily(e, lookup, &family);
+    if (!st.ok()) return st;
+    if (last != nullptr) *last = &fe;
+  }
+  if (family.kk_number().empty()) return std::nullopt;
+  return family;
 }
 
 }  // namespace jaring::family

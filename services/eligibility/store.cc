@@ -225,7 +225,8 @@ absl::StatusOr<std::vector<FamilyEvent>> FamilyEvents(rocksdb::DB* db, const roc
     if (known_at_ms && events::ToMillis(e.recorded_at()) > *known_at_ms) continue;
     const std::string_view pos = it->key().ToStringView().substr(prefix.size());
     if (pos.size() != 12) return absl::DataLossError(absl::StrCat("bad history key of family ", Av(kk)));
-    out.push_back({*DecodePosition(pos), std::move(e)});
+    const FamilyPosition at = *DecodePosition(pos);
+    out.push_back({at.partition, at.offset, std::move(e)});
   }
   JARING_RETURN_IF_ERROR(RocksError(it->status()));
   return out;
@@ -233,21 +234,9 @@ absl::StatusOr<std::vector<FamilyEvent>> FamilyEvents(rocksdb::DB* db, const roc
 
 absl::StatusOr<std::optional<v1::Family>> FoldFamily(const std::vector<FamilyEvent>& events,
                                                       std::optional<int64_t> as_of_ms, FamilyPosition* last) {
-  std::map<std::string, const v1::Envelope*, std::less<>> by_id;
-  const family::EventLookup lookup = [&](std::string_view id) -> const v1::Envelope* {
-    auto it = by_id.find(id);
-    return it == by_id.end() ? nullptr : it->second;
-  };
-  v1::Family family;
-  for (const FamilyEvent& fe : events) {
-    const v1::Envelope& e = fe.event;
-    by_id[e.event_id()] = &e;
-    if (as_of_ms && events::ToMillis(e.occurred_at()) > *as_of_ms) continue;
-    if (family.kk_number().empty() && !e.has_family_registered()) continue;
-    JARING_RETURN_IF_ERROR(family::ApplyToFamily(e, lookup, &family));
-    if (last != nullptr) *last = fe.position;
-  }
-  if (family.kk_number().empty()) return std::nullopt;
+  const FamilyEvent* folded = nullptr;
+  JARING_ASSIGN_OR_RETURN(std::optional<v1::Family> family, family::FoldAsOf(events, as_of_ms, &folded));
+  if (last != nullptr && folded != nullptr) *last = {folded->partition, folded->offset};
   return family;
 }
 

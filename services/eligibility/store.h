@@ -35,6 +35,7 @@
 #include "absl/time/time.h"
 #include "jaring/v1/eligibility_service.pb.h"
 #include "jaring/v1/envelope.pb.h"
+#include "libs/family/fold.h"
 #include "libs/projection/projection.h"
 #include "libs/rules/rules.h"
 
@@ -105,20 +106,14 @@ absl::StatusOr<std::vector<std::shared_ptr<const PublishedRules>>> LoadPublished
 std::shared_ptr<const PublishedRules> RuleSetInForce(
     const std::vector<std::shared_ptr<const PublishedRules>>& published, int64_t at_ms, int64_t known_at_ms);
 
-// One population event of a family and where it is on the log.
-struct FamilyEvent {
-  FamilyPosition position;
-  v1::Envelope event;
-};
+using family::FamilyEvent;
 
 // A family's population events in partition order, optionally only those
 // recorded at or before `known_at_ms`.
 absl::StatusOr<std::vector<FamilyEvent>> FamilyEvents(rocksdb::DB* db, const rocksdb::Snapshot* snapshot,
                                                       std::string_view kk, std::optional<int64_t> known_at_ms);
 
-// The family folded from `events`, keeping only events that happened at or
-// before `as_of_ms`; `*last` (if given) is set to the position of the last
-// event folded. nullopt when the family was not registered then.
+// family::FoldAsOf, with the position of the last event folded.
 absl::StatusOr<std::optional<v1::Family>> FoldFamily(const std::vector<FamilyEvent>& events,
                                                       std::optional<int64_t> as_of_ms,
                                                       FamilyPosition* last = nullptr);

@@ -1,0 +1,984 @@
+#include "services/ledger/service.h"
+
+#include <openssl/rand.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "libs/base/coding.h"
+#include "libs/base/grpc_status.h"
+#include "libs/base/hash.h"
+#include "libs/base/status.h"
+#include "libs/base/strings.h"
+#include "libs/events/envelope.h"
+#include "libs/events/topics.h"
+#include "libs/ledger/chain.h"
+#include "libs/ledger/channel_files.h"
+#include "libs/ledger/merkle.h"
+#include "rocksdb/db.h"
+
+namespace jaring::ledger_service {
+namespace {
+
+absl::Status Invalid(std::string_view field, std::string_view why) {
+  return absl::InvalidArgumentError(absl::StrCat(Av(field), ": ", Av(why)));
+}
+
+absl::Status RocksError(const rocksdb::Status& s) {
+  if (s.ok() || s.IsNotFound()) return absl::OkStatus();
+  if (s.IsCorruption()) return absl::DataLossError(s.ToString());
+  return absl::UnavailableError(s.ToString());
+}
+
+std::string Rupiah(int64_t amount) {
+  std::string digits = absl::StrCat(amount < 0 ? -amount : amount);
+  std::string out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out.push_back('.');
+    out.push_back(digits[i]);
+  }
+  return absl::StrCat(amount < 0 ? "-Rp" : "Rp", out);
+}
+
+template <typename Resp>
+grpc::Status Reply(absl::StatusOr<Resp> r, Resp* out) {
+  if (!r.ok()) return ToGrpc(r.status());
+  *out = std::move(*r);
+  return grpc::Status::OK;
+}
+
+// Visits every key and value under `prefix`.
+template <typename Visit>
+absl::Status Scan(rocksdb::DB* db, std::string_view prefix, Visit visit) {
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions()));
+  for (it->Seek(rocksdb::Slice(prefix.data(), prefix.size())); it->Valid() && it->key().starts_with(prefix);
+       it->Next()) {
+    JARING_RETURN_IF_ERROR(visit(it->key().ToStringView(), it->value().ToStringView()));
+  }
+  return RocksError(it->status());
+}
+
+v1::Posting Post(std::string account, int64_t amount) {
+  v1::Posting p;
+  p.set_account(std::move(account));
+  p.set_amount(amount);
+  return p;
+}
+
+}  // namespace
+
+std::string MaskName(std::string_view name) {
+  std::string out;
+  bool start = true;
+  for (char c : name) {
+    if (c == ' ') {
+      out.push_back(' ');
+      start = true;
+    } else {
+      out.push_back(start ? c : '*');
+      start = false;
+    }
+  }
+  return out;
+}
+
+LedgerServiceImpl::LedgerServiceImpl(eventlog::EventLog* log, ServiceOptions options)
+    : log_(log), options_(std::move(options)), clock_(options_.clock ? options_.clock : Clock::Real()) {}
+
+LedgerServiceImpl::~LedgerServiceImpl() {
+  {
+    absl::MutexLock l(&scan_mu_);
+    stop_ = true;
+  }
+  if (scanner_.joinable()) scanner_.join();
+  if (projection_) projection_->Stop();
+}
+
+absl::StatusOr<std::unique_ptr<LedgerServiceImpl>> LedgerServiceImpl::Create(eventlog::EventLog* log,
+                                                                             ServiceOptions options) {
+  std::unique_ptr<LedgerServiceImpl> s(new LedgerServiceImpl(log, std::move(options)));
+  JARING_ASSIGN_OR_RETURN(s->partitions_, log->PartitionCount(events::kLedgerTopic));
+  projection::Options po;
+  po.dir = s->options_.store_dir;
+  po.topics = {std::string(events::kPopulationTopic), std::string(events::kEligibilityTopic),
+               std::string(events::kLedgerTopic)};
+  LedgerServiceImpl* self = s.get();
+  po.on_commit = [self] {
+    absl::MutexLock l(&self->scan_mu_);
+    self->nudged_ = true;
+  };
+  JARING_ASSIGN_OR_RETURN(s->projection_, projection::Projection::Open(log, &s->applier_, po));
+  JARING_RETURN_IF_ERROR(s->projection_->CatchUp());
+  s->projection_->Start();
+  if (s->options_.scan_interval > absl::ZeroDuration()) {
+    s->scanner_ = std::thread([self] {
+      for (;;) {
+        {
+          absl::MutexLock l(&self->scan_mu_);
+          auto wake = [self]() ABSL_SHARED_LOCKS_REQUIRED(self->scan_mu_) { return self->stop_ || self->nudged_; };
+          self->scan_mu_.AwaitWithTimeout(absl::Condition(&wake), self->options_.scan_interval);
+          if (self->stop_) return;
+          self->nudged_ = false;
+        }
+        (void)self->RaiseRecoveryClaims();  // retried at the next wake on error
+      }
+    });
+  }
+  return s;
+}
+
+// ---------------------------------------------------------------- writing
+
+NewEntry LedgerServiceImpl::Entry(std::string key, std::string event_id, std::string cycle_id) {
+  NewEntry n;
+  n.key = std::move(key);
+  n.envelope.set_event_id(std::move(event_id));
+  n.envelope.mutable_ledger_entry()->set_cycle_id(std::move(cycle_id));
+  return n;
+}
+
+absl::Status LedgerServiceImpl::CatchUpJournal() {
+  for (int32_t p = 0; p < partitions_; ++p) {
+    JARING_ASSIGN_OR_RETURN(int64_t end, log_->EndOffset(events::kLedgerTopic, p));
+    JARING_RETURN_IF_ERROR(projection_->WaitFor(events::kLedgerTopic, p, end, options_.apply_timeout));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status LedgerServiceImpl::AppendEntries(std::vector<NewEntry>& entries) {
+  if (entries.empty()) return absl::OkStatus();
+  // The chain heads are those of everything on the log: a failed append may
+  // have left records behind, and they are part of the chain now.
+  JARING_RETURN_IF_ERROR(CatchUpJournal());
+  rocksdb::DB* db = projection_->db();
+  std::map<int32_t, ChainHead> heads;
+  auto head_of = [&](int32_t p) -> absl::StatusOr<ChainHead*> {
+    auto it = heads.find(p);
+    if (it != heads.end()) return &it->second;
+    JARING_ASSIGN_OR_RETURN(std::optional<std::string> bytes, Read(db, keys::Head(p)));
+    ChainHead h;
+    if (bytes) {
+      std::optional<ChainHead> decoded = DecodeHead(*bytes);
+      if (!decoded) return absl::DataLossError(absl::StrCat("corrupt chain head of ledger partition ", p));
+      h = *decoded;
+    }
+    return &heads.emplace(p, h).first->second;
+  };
+  const absl::Time now = clock_->Now();
+  std::vector<eventlog::Record> chunk;
+  std::map<int32_t, int64_t> last_offset;
+  auto flush = [&]() -> absl::Status {
+    if (chunk.empty()) return absl::OkStatus();
+    JARING_ASSIGN_OR_RETURN(std::vector<eventlog::Position> pos, log_->Append(events::kLedgerTopic, chunk));
+    for (const auto& p : pos) last_offset[p.partition] = std::max(last_offset[p.partition], p.offset);
+    chunk.clear();
+    return absl::OkStatus();
+  };
+  for (NewEntry& n : entries) {
+    const int32_t p = PartitionForKey(n.key, partitions_);
+    JARING_ASSIGN_OR_RETURN(ChainHead * head, head_of(p));
+    v1::Envelope& env = n.envelope;
+    env.set_key(n.key);
+    *env.mutable_occurred_at() = events::ToProtoTime(now);
+    *env.mutable_recorded_at() = events::ToProtoTime(now);
+    if (env.source() == v1::SOURCE_UNSPECIFIED) env.set_source(v1::SOURCE_SYSTEM);
+    if (env.correlation_id().empty()) env.set_correlation_id(env.event_id());
+    v1::LedgerEntry* le = env.mutable_ledger_entry();
+    le->set_sequence(head->next_sequence);
+    le->set_previous_hash(std::string(ledger::AsBytes(head->hash)));
+    unsigned char nonce[16];
+    JARING_RELEASE_ASSERT(RAND_bytes(nonce, sizeof(nonce)) == 1, "RAND_bytes failed");
+    le->set_nonce(reinterpret_cast<const char*>(nonce), sizeof(nonce));
+    events::StampType(env);
+    eventlog::Record r = events::ToRecord(env);
+    head->hash = ledger::ChainHash(head->hash, r.value);
+    head->next_sequence++;
+    chunk.push_back(std::move(r));
+    if (static_cast<int>(chunk.size()) >= options_.append_chunk) JARING_RETURN_IF_ERROR(flush());
+  }
+  JARING_RETURN_IF_ERROR(flush());
+  for (const auto& [p, off] : last_offset) {
+    JARING_RETURN_IF_ERROR(projection_->WaitFor(events::kLedgerTopic, p, off + 1, options_.apply_timeout));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::GetCycleResponse> LedgerServiceImpl::LoadCycle(std::string_view cycle_id) {
+  if (cycle_id.empty()) return Invalid("cycle_id", "is required");
+  JARING_ASSIGN_OR_RETURN(std::optional<std::string> bytes, Read(projection_->db(), keys::Cycle(cycle_id)));
+  if (!bytes) return absl::NotFoundError(absl::StrCat("cycle_id: no cycle ", Av(cycle_id)));
+  v1::GetCycleResponse c;
+  if (!c.ParseFromString(*bytes)) return absl::DataLossError("corrupt cycle record");
+  return c;
+}
+
+absl::StatusOr<std::optional<v1::Entitlement>> LedgerServiceImpl::LoadEntitlement(std::string_view id) {
+  JARING_ASSIGN_OR_RETURN(std::optional<std::string> bytes, Read(projection_->db(), keys::Entitlement(id)));
+  if (!bytes) return std::nullopt;
+  v1::Entitlement e;
+  if (!e.ParseFromString(*bytes)) return absl::DataLossError("corrupt entitlement record");
+  return e;
+}
+
+// ---------------------------------------------------------------- budgets and cycles
+
+absl::StatusOr<v1::AllocateBudgetResponse> LedgerServiceImpl::AllocateBudget(const v1::AllocateBudgetRequest& r) {
+  if (r.request_id().empty()) return Invalid("request_id", "is required");
+  if (r.program().empty()) return Invalid("program", "is required");
+  if (r.region_prefix().empty()) return Invalid("region_prefix", "is required (e.g. 52.71)");
+  if (r.period().empty()) return Invalid("period", "is required (e.g. 2026-Q2)");
+  if (r.amount() <= 0) return Invalid("amount", "must be a positive number of rupiah");
+  const std::string account = accounts::Budget(r.program(), r.region_prefix(), r.period());
+  const std::string event_id = events::DeterministicId("budget", {r.request_id()});
+  absl::MutexLock l(&write_mu_);
+  JARING_RETURN_IF_ERROR(CatchUpJournal());
+  JARING_ASSIGN_OR_RETURN(std::optional<std::string> seen, Read(projection_->db(), keys::EventSeen(event_id)));
+  const bool dedup = seen.has_value();
+  if (!dedup) {
+    std::vector<NewEntry> entries;
+    NewEntry n = Entry(account, event_id, "");
+    n.envelope.set_actor(r.actor());
+    n.envelope.set_request_id(r.request_id());
+    n.envelope.set_source(v1::SOURCE_NATIONAL);
+    v1::LedgerEntry* le = n.envelope.mutable_ledger_entry();
+    v1::BudgetAllocated* b = le->mutable_budget_allocated();
+    b->set_program(r.program());
+    b->set_region_prefix(r.region_prefix());
+    b->set_period(r.period());
+    b->set_amount(r.amount());
+    *le->add_postings() = Post(accounts::Funding(r.program(), r.period()), r.amount());
+    *le->add_postings() = Post(account, -r.amount());
+    entries.push_back(std::move(n));
+    JARING_RETURN_IF_ERROR(AppendEntries(entries));
+  }
+  JARING_ASSIGN_OR_RETURN(std::optional<std::string> balance, Read(projection_->db(), keys::Account(account)));
+  v1::AllocateBudgetResponse resp;
+  resp.set_available(-(balance ? DecodeBalance(*balance) : 0));
+  resp.set_deduplicated(dedup);
+  return resp;
+}
+
+absl::StatusOr<v1::OpenCycleResponse> LedgerServiceImpl::OpenCycle(const v1::OpenCycleRequest& r) {
+  if (r.program().empty()) return Invalid("program", "is required");
+  if (r.period().empty()) return Invalid("period", "is required (a stage period, e.g. 2026-Q2)");
+  if (r.region_prefix().empty()) return Invalid("region_prefix", "is required (e.g. 52.71)");
+  if (!r.has_cutoff()) return Invalid("cutoff", "is required");
+  if (r.channel() == v1::PAYMENT_CHANNEL_UNSPECIFIED) return Invalid("channel", "is required (BANK or POST)");
+  const absl::Time now = clock_->Now();
+  const int64_t cutoff_ms = events::ToMillis(r.cutoff());
+  if (absl::FromUnixMillis(cutoff_ms) > now) {
+    return Invalid("cutoff", "is in the future: a cycle is pinned to decisions already recorded");
+  }
+  const std::string cycle_id = events::DeterministicId("cycle", {r.program(), r.period(), r.region_prefix()});
+  rocksdb::DB* db = projection_->db();
+
+  absl::MutexLock l(&write_mu_);
+  JARING_RETURN_IF_ERROR(CatchUpJournal());
+  v1::OpenCycleResponse resp;
+  resp.set_cycle_id(cycle_id);
+  if (!r.dry_run()) {
+    JARING_ASSIGN_OR_RETURN(std::optional<std::string> existing, Read(db, keys::Cycle(cycle_id)));
+    if (existing) {
+      v1::GetCycleResponse c;
+      if (!c.ParseFromString(*existing)) return absl::DataLossError("corrupt cycle record");
+      resp.set_existing(true);
+      resp.set_families(c.cycle().families());
+      resp.set_total_amount(c.cycle().total_amount());
+      return resp;
+    }
+  }
+
+  // The decisions recorded by the cutoff: for each family the last one.
+  struct Candidate {
+    v1::Decision decision;
+  };
+  std::vector<Candidate> eligible;
+  {
+    const std::string prefix = keys::DecisionPrefix(r.program());
+    std::string current_kk;
+    std::optional<v1::Decision> last;
+    auto finish = [&]() {
+      if (last && last->eligible() && absl::StartsWith(last->region_code(), r.region_prefix())) {
+        eligible.push_back({std::move(*last)});
+      }
+      last.reset();
+    };
+    v1::Envelope e;
+    JARING_RETURN_IF_ERROR(Scan(db, prefix, [&](std::string_view key, std::string_view value) -> absl::Status {
+      const std::string_view rest = key.substr(prefix.size());
+      const std::string_view kk = rest.substr(0, rest.find('/'));
+      if (kk != current_kk) {
+        finish();
+        current_kk = std::string(kk);
+      }
+      const std::string_view suffix = rest.substr(kk.size() + 1);
+      if (suffix.size() != 16) return absl::DataLossError("corrupt decision key");
+      const int64_t recorded_ms = static_cast<int64_t>(DecodeFixed64BE(suffix.data()));
+      if (recorded_ms > cutoff_ms) return absl::OkStatus();
+      if (!e.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+        return absl::DataLossError("corrupt decision record");
+      }
+      last = e.eligibility_decided().decision();
+      return absl::OkStatus();
+    }));
+    finish();
+  }
+
+  JARING_ASSIGN_OR_RETURN(std::optional<std::string> budget_bytes,
+                          Read(db, keys::Account(accounts::Budget(r.program(), r.region_prefix(), r.period()))));
+  resp.set_budget_available(-(budget_bytes ? DecodeBalance(*budget_bytes) : 0));
+
+  std::vector<NewEntry> entries;
+  entries.push_back(Entry(cycle_id, events::DeterministicId("ledger", {cycle_id, "opened"}), cycle_id));
+  for (Candidate& c : eligible) {
+    const v1::Decision& d = c.decision;
+    // Pinned: who was alive at the cutoff, as known at the cutoff. A death
+    // reported later is a recovery claim, not a different list.
+    JARING_ASSIGN_OR_RETURN(bool alive, HadLivingMember(db, d.kk_number(), cutoff_ms, cutoff_ms));
+    if (!alive) {
+      resp.set_skipped_no_living_member(resp.skipped_no_living_member() + 1);
+      continue;
+    }
+    const v1::StagePayment* stage = nullptr;
+    for (const v1::StagePayment& s : d.stages()) {
+      if (s.period() == r.period()) stage = &s;
+    }
+    if (stage == nullptr || stage->amount() <= 0) {
+      resp.set_skipped_no_stage(resp.skipped_no_stage() + 1);
+      continue;
+    }
+    const std::string entitlement_id = events::DeterministicId("entitlement", {d.kk_number(), r.program(), r.period()});
+    JARING_ASSIGN_OR_RETURN(std::optional<std::string> had, Read(db, keys::Entitlement(entitlement_id)));
+    if (had) {
+      resp.set_skipped_already_entitled(resp.skipped_already_entitled() + 1);
+      continue;
+    }
+    resp.set_families(resp.families() + 1);
+    resp.set_total_amount(resp.total_amount() + stage->amount());
+    if (r.dry_run()) {
+      v1::CycleEntitlement* out = resp.add_entitlements();
+      out->set_kk_number(d.kk_number());
+      out->set_region_code(d.region_code());
+      out->set_amount(stage->amount());
+      out->set_decision_id(d.decision_id());
+      out->set_entitlement_id(entitlement_id);
+      continue;
+    }
+    NewEntry n = Entry(cycle_id, events::DeterministicId("ledger", {entitlement_id}), cycle_id);
+    n.envelope.set_region_code(d.region_code());
+    n.envelope.set_causation_id(d.decision_id());
+    v1::LedgerEntry* le = n.envelope.mutable_ledger_entry();
+    v1::EntitlementCreated* ec = le->mutable_entitlement_created();
+    ec->set_entitlement_id(entitlement_id);
+    ec->set_kk_number(d.kk_number());
+    ec->set_region_code(d.region_code());
+    ec->set_program(r.program());
+    ec->set_period(r.period());
+    ec->set_amount(stage->amount());
+    ec->set_decision_id(d.decision_id());
+    ec->set_decision_version(d.version());
+    for (const v1::ComponentAward& a : d.components()) ec->add_components(a.kind());
+    *le->add_postings() = Post(accounts::Budget(r.program(), r.region_prefix(), r.period()), stage->amount());
+    *le->add_postings() = Post(accounts::Payable(r.program(), r.period(), d.kk_number()), -stage->amount());
+    entries.push_back(std::move(n));
+  }
+  if (resp.total_amount() > resp.budget_available()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "budget ", accounts::Budget(r.program(), r.region_prefix(), r.period()), " has ",
+        Rupiah(resp.budget_available()), " available; the cycle needs ", Rupiah(resp.total_amount()), " for ",
+        resp.families(), " families: short by ", Rupiah(resp.total_amount() - resp.budget_available())));
+  }
+  if (r.dry_run()) return resp;
+
+  v1::Envelope& opened_env = entries.front().envelope;
+  opened_env.set_actor(r.actor());
+  v1::CycleOpened* co = opened_env.mutable_ledger_entry()->mutable_cycle_opened();
+  co->set_program(r.program());
+  co->set_period(r.period());
+  co->set_region_prefix(r.region_prefix());
+  *co->mutable_cutoff() = r.cutoff();
+  co->set_channel(r.channel());
+  co->set_families(resp.families());
+  co->set_total_amount(resp.total_amount());
+  JARING_RETURN_IF_ERROR(AppendEntries(entries));
+  return resp;
+}
+
+// ---------------------------------------------------------------- the channel
+
+absl::StatusOr<LedgerServiceImpl::Export> LedgerServiceImpl::ExportInstructions(
+    const v1::ExportInstructionsRequest& r) {
+  absl::MutexLock l(&write_mu_);
+  JARING_RETURN_IF_ERROR(CatchUpJournal());
+  JARING_ASSIGN_OR_RETURN(v1::GetCycleResponse cycle, LoadCycle(r.cycle_id()));
+  if (cycle.closed()) return absl::FailedPreconditionError(absl::StrCat("cycle ", r.cycle_id(), " is closed"));
+  rocksdb::DB* db = projection_->db();
+  std::vector<NewEntry> entries;
+  std::vector<ledger::PaymentInstruction> lines;
+  Export out;
+  JARING_RETURN_IF_ERROR(Scan(db, keys::CycleFamilyPrefix(r.cycle_id()),
+                              [&](std::string_view, std::string_view id) -> absl::Status {
+    JARING_ASSIGN_OR_RETURN(std::optional<v1::Entitlement> ent, LoadEntitlement(id));
+    if (!ent) return absl::DataLossError(absl::StrCat("missing entitlement ", Av(id)));
+    if (ent->status() != v1::ENTITLEMENT_STATUS_CREATED && ent->status() != v1::ENTITLEMENT_STATUS_FAILED) {
+      return absl::OkStatus();
+    }
+    const v1::EntitlementCreated& c = ent->created();
+    const int32_t attempt = ent->attempts() + 1;
+    const std::string reference =
+        absl::StrCat("JRG", absl::AsciiStrToUpper(events::DeterministicId("instruction", {c.entitlement_id(), absl::StrCat(attempt)}).substr(0, 20)));
+    NewEntry n = Entry(r.cycle_id(), events::DeterministicId("ledger", {reference}), r.cycle_id());
+    n.envelope.set_actor(r.actor());
+    v1::LedgerEntry* le = n.envelope.mutable_ledger_entry();
+    v1::PaymentInstructed* pi = le->mutable_payment_instructed();
+    pi->set_entitlement_id(c.entitlement_id());
+    pi->set_reference(reference);
+    pi->set_attempt(attempt);
+    pi->set_channel(cycle.cycle().channel());
+    pi->set_amount(c.amount());
+    *le->add_postings() = Post(accounts::Payable(c.program(), c.period(), c.kk_number()), c.amount());
+    *le->add_postings() = Post(accounts::Clearing(cycle.cycle().channel(), r.cycle_id()), -c.amount());
+    entries.push_back(std::move(n));
+
+    ledger::PaymentInstruction line;
+    line.reference = reference;
+    line.kk_number = c.kk_number();
+    line.region_code = c.region_code();
+    JARING_ASSIGN_OR_RETURN(std::optional<std::string> fam, Read(db, keys::Family(c.kk_number())));
+    v1::Family family;
+    if (fam && family.ParseFromString(*fam)) {
+      for (const v1::FamilyMember& m : family.members()) {
+        if (m.member().nik() == family.head_nik()) line.recipient_name = MaskName(m.member().full_name());
+      }
+    }
+    line.program = c.program();
+    line.period = c.period();
+    line.amount = c.amount();
+    lines.push_back(std::move(line));
+    out.total_amount += c.amount();
+    return absl::OkStatus();
+  }));
+  JARING_ASSIGN_OR_RETURN(out.csv, ledger::WriteInstructions(lines));
+  JARING_RETURN_IF_ERROR(AppendEntries(entries));
+  out.instructions = static_cast<int64_t>(entries.size());
+  return out;
+}
+
+absl::StatusOr<std::optional<NewEntry>> LedgerServiceImpl::ClaimIfOverpaid(const v1::Entitlement& ent,
+                                                                           const v1::GetCycleResponse& cycle,
+                                                                           std::string_view cause_event_id) {
+  const v1::EntitlementCreated& c = ent.created();
+  const std::string claim_id = events::DeterministicId("recovery", {c.entitlement_id()});
+  rocksdb::DB* db = projection_->db();
+  JARING_ASSIGN_OR_RETURN(std::optional<std::string> had, Read(db, keys::Claim(claim_id)));
+  if (had) return std::nullopt;
+  const int64_t now_ms = absl::ToUnixMillis(clock_->Now());
+  JARING_ASSIGN_OR_RETURN(bool alive,
+                          HadLivingMember(db, c.kk_number(), events::ToMillis(cycle.cycle().cutoff()), now_ms));
+  if (alive) return std::nullopt;
+  NewEntry n = Entry(ent.cycle_id(), events::DeterministicId("ledger", {claim_id}), ent.cycle_id());
+  n.envelope.set_causation_id(std::string(cause_event_id));
+  n.envelope.set_region_code(c.region_code());
+  v1::LedgerEntry* le = n.envelope.mutable_ledger_entry();
+  v1::RecoveryClaimRaised* rc = le->mutable_recovery_claim_raised();
+  rc->set_claim_id(claim_id);
+  rc->set_entitlement_id(c.entitlement_id());
+  rc->set_kk_number(c.kk_number());
+  rc->set_amount(c.amount());
+  rc->set_cause_event_id(std::string(cause_event_id));
+  *le->add_postings() = Post(accounts::Recovery(c.program(), c.kk_number()), c.amount());
+  *le->add_postings() = Post(accounts::Overpayment(c.program(), cycle.cycle().region_prefix(), c.period()), -c.amount());
+  return n;
+}
+
+absl::StatusOr<v1::ImportStatementResponse> LedgerServiceImpl::ImportStatement(std::string_view cycle_id,
+                                                                               std::string_view csv,
+                                                                               std::string_view actor) {
+  absl::MutexLock l(&write_mu_);
+  JARING_RETURN_IF_ERROR(CatchUpJournal());
+  JARING_ASSIGN_OR_RETURN(v1::GetCycleResponse cycle, LoadCycle(cycle_id));
+  if (cycle.closed()) return absl::FailedPreconditionError(absl::StrCat("cycle ", Av(cycle_id), " is closed"));
+  rocksdb::DB* db = projection_->db();
+  const ledger::ParsedStatement parsed = ledger::ParseStatement(csv);
+  v1::ImportStatementResponse resp;
+  resp.set_lines(static_cast<int64_t>(parsed.lines.size() + parsed.errors.size()));
+  for (const ledger::LineError& e : parsed.errors) {
+    v1::StatementProblem* p = resp.add_problems();
+    p->set_line_number(e.line_number);
+    p->set_message(ledger::ToString(e));
+  }
+  std::vector<NewEntry> entries;
+  for (const ledger::StatementLine& line : parsed.lines) {
+    auto problem = [&](std::string message) {
+      v1::StatementProblem* p = resp.add_problems();
+      p->set_line_number(line.line_number);
+      p->set_reference(line.reference);
+      p->set_message(absl::StrCat("line ", line.line_number, ": ", message));
+    };
+    JARING_ASSIGN_OR_RETURN(std::optional<std::string> id, Read(db, keys::Reference(line.reference)));
+    if (!id) {
+      problem(absl::StrCat("reference ", line.reference, " matches no instruction"));
+      continue;
+    }
+    JARING_ASSIGN_OR_RETURN(std::optional<v1::Entitlement> ent, LoadEntitlement(*id));
+    if (!ent) return absl::DataLossError(absl::StrCat("missing entitlement ", *id));
+    if (ent->cycle_id() != cycle_id) {
+      problem(absl::StrCat("reference ", line.reference, " belongs to cycle ", ent->cycle_id()));
+      continue;
+    }
+    if (ent->reference() != line.reference) {
+      problem(absl::StrCat("reference ", line.reference, " is not the latest instruction of its entitlement (",
+                           ent->reference(), " is)"));
+      continue;
+    }
+    const v1::EntitlementCreated& c = ent->created();
+    if (line.amount != c.amount()) {
+      problem(absl::StrCat("amount ", Rupiah(line.amount), " disagrees with the instruction's ", Rupiah(c.amount())));
+      continue;
+    }
+    const v1::EntitlementStatus wanted = line.status == ledger::StatementLine::Status::kPaid
+                                             ? v1::ENTITLEMENT_STATUS_PAID
+                                         : line.status == ledger::StatementLine::Status::kFailed
+                                             ? v1::ENTITLEMENT_STATUS_FAILED
+                                             : v1::ENTITLEMENT_STATUS_RETURNED;
+    if (ent->status() != v1::ENTITLEMENT_STATUS_INSTRUCTED) {
+      if (ent->status() == wanted) {
+        resp.set_already_applied(resp.already_applied() + 1);
+      } else {
+        problem(absl::StrCat("reference ", line.reference, " is already ",
+                             absl::AsciiStrToLower(v1::EntitlementStatus_Name(ent->status()).substr(19))));
+      }
+      continue;
+    }
+    const std::string clearing = accounts::Clearing(cycle.cycle().channel(), cycle_id);
+    NewEntry n = Entry(std::string(cycle_id),
+                       events::DeterministicId("ledger", {line.reference, ledger::StatusName(line.status)}),
+                       std::string(cycle_id));
+    n.envelope.set_actor(std::string(actor));
+    v1::LedgerEntry* le = n.envelope.mutable_ledger_entry();
+    *le->add_postings() = Post(clearing, c.amount());
+    switch (line.status) {
+      case ledger::StatementLine::Status::kPaid: {
+        v1::PaymentSettled* s = le->mutable_payment_settled();
+        s->set_entitlement_id(c.entitlement_id());
+        s->set_reference(line.reference);
+        s->set_channel_reference(line.channel_reference);
+        s->set_settled_on(absl::FormatCivilTime(line.settled_on));
+        s->set_amount(c.amount());
+        *le->add_postings() = Post(accounts::Paid(c.program(), cycle.cycle().region_prefix(), c.period()), -c.amount());
+        resp.set_paid(resp.paid() + 1);
+        resp.set_paid_amount(resp.paid_amount() + c.amount());
+        break;
+      }
+      case ledger::StatementLine::Status::kFailed: {
+        v1::PaymentFailed* f = le->mutable_payment_failed();
+        f->set_entitlement_id(c.entitlement_id());
+        f->set_reference(line.reference);
+        f->set_channel_reference(line.channel_reference);
+        f->set_amount(c.amount());
+        *le->add_postings() = Post(accounts::Payable(c.program(), c.period(), c.kk_number()), -c.amount());
+        resp.set_failed(resp.failed() + 1);
+        break;
+      }
+      case ledger::StatementLine::Status::kReturned: {
+        v1::PaymentReturned* rt = le->mutable_payment_returned();
+        rt->set_entitlement_id(c.entitlement_id());
+        rt->set_reference(line.reference);
+        rt->set_channel_reference(line.channel_reference);
+        rt->set_amount(c.amount());
+        *le->add_postings() =
+            Post(accounts::Budget(c.program(), cycle.cycle().region_prefix(), c.period()), -c.amount());
+        resp.set_returned(resp.returned() + 1);
+        break;
+      }
+    }
+    entries.push_back(std::move(n));
+    if (line.status == ledger::StatementLine::Status::kPaid) {
+      // Paid to a family that, as known now, had no living member at the
+      // cutoff: claim it back at once.
+      JARING_ASSIGN_OR_RETURN(std::optional<NewEntry> claim, ClaimIfOverpaid(*ent, cycle, ""));
+      if (claim) entries.push_back(std::move(*claim));
+    }
+  }
+  JARING_RETURN_IF_ERROR(AppendEntries(entries));
+  return resp;
+}
+
+absl::StatusOr<v1::CloseCycleResponse> LedgerServiceImpl::CloseCycle(const v1::CloseCycleRequest& r) {
+  absl::MutexLock l(&write_mu_);
+  JARING_RETURN_IF_ERROR(CatchUpJournal());
+  JARING_ASSIGN_OR_RETURN(v1::GetCycleResponse cycle, LoadCycle(r.cycle_id()));
+  v1::CloseCycleResponse resp;
+  if (cycle.closed()) {
+    resp.set_merkle_root(cycle.merkle_root());
+    resp.set_entries(cycle.entries());
+    return resp;
+  }
+  std::vector<ledger::Hash> leaves;
+  JARING_RETURN_IF_ERROR(Scan(projection_->db(), keys::LeafPrefix(r.cycle_id()),
+                              [&](std::string_view, std::string_view value) -> absl::Status {
+                                std::optional<ledger::Hash> h = ledger::HashFromBytes(value);
+                                if (!h) return absl::DataLossError("corrupt leaf hash");
+                                leaves.push_back(*h);
+                                return absl::OkStatus();
+                              }));
+  const std::string root = ledger::ToHex(ledger::MerkleRoot(leaves));
+  std::vector<NewEntry> entries;
+  NewEntry n = Entry(r.cycle_id(), events::DeterministicId("ledger", {r.cycle_id(), "closed"}), r.cycle_id());
+  n.envelope.set_actor(r.actor());
+  v1::CycleClosed* cc = n.envelope.mutable_ledger_entry()->mutable_cycle_closed();
+  cc->set_merkle_root(root);
+  cc->set_entries(static_cast<int64_t>(leaves.size()));
+  cc->set_families(cycle.cycle().families());
+  cc->set_total_entitled(cycle.entitled_amount());
+  cc->set_total_paid(cycle.paid_amount());
+  entries.push_back(std::move(n));
+  JARING_RETURN_IF_ERROR(AppendEntries(entries));
+  resp.set_merkle_root(root);
+  resp.set_entries(static_cast<int64_t>(leaves.size()));
+  return resp;
+}
+
+absl::StatusOr<int64_t> LedgerServiceImpl::RaiseRecoveryClaims() {
+  absl::MutexLock l(&write_mu_);
+  JARING_RETURN_IF_ERROR(CatchUpJournal());
+  rocksdb::DB* db = projection_->db();
+  std::vector<std::pair<std::string, std::string>> deaths;  // key, kk
+  JARING_RETURN_IF_ERROR(Scan(db, keys::kDeathPrefix, [&](std::string_view k, std::string_view kk) -> absl::Status {
+    deaths.emplace_back(std::string(k), std::string(kk));
+    return absl::OkStatus();
+  }));
+  if (deaths.empty()) return 0;
+  std::vector<NewEntry> entries;
+  std::set<std::string> claimed;
+  for (const auto& [key, kk] : deaths) {
+    // The event that caused the check: the death (or correction) itself.
+    const std::string_view pos = std::string_view(key).substr(keys::kDeathPrefix.size());
+    JARING_ASSIGN_OR_RETURN(std::optional<std::string> bytes,
+                            Read(db, absl::StrCat(keys::HistoryPrefix(kk), Av(pos))));
+    v1::Envelope cause;
+    if (bytes) cause.ParseFromString(*bytes);
+    std::vector<std::string> ids;
+    JARING_RETURN_IF_ERROR(Scan(db, keys::FamilyEntitlementPrefix(kk), [&](std::string_view k, std::string_view) {
+      ids.push_back(std::string(k.substr(keys::FamilyEntitlementPrefix(kk).size())));
+      return absl::OkStatus();
+    }));
+    for (const std::string& id : ids) {
+      JARING_ASSIGN_OR_RETURN(std::optional<v1::Entitlement> ent, LoadEntitlement(id));
+      if (!ent || ent->status() != v1::ENTITLEMENT_STATUS_PAID || claimed.contains(id)) continue;
+      JARING_ASSIGN_OR_RETURN(v1::GetCycleResponse cycle, LoadCycle(ent->cycle_id()));
+      JARING_ASSIGN_OR_RETURN(std::optional<NewEntry> claim, ClaimIfOverpaid(*ent, cycle, cause.event_id()));
+      if (claim) {
+        claimed.insert(id);
+        entries.push_back(std::move(*claim));
+      }
+    }
+  }
+  JARING_RETURN_IF_ERROR(AppendEntries(entries));
+  // The claims are applied (read back): the deaths are checked.
+  rocksdb::WriteBatch forget;
+  for (const auto& [key, kk] : deaths) forget.Delete(key);
+  JARING_RETURN_IF_ERROR(RocksError(db->Write(rocksdb::WriteOptions(), &forget)));
+  return static_cast<int64_t>(entries.size());
+}
+
+// ---------------------------------------------------------------- queries
+
+absl::StatusOr<v1::GetCycleResponse> LedgerServiceImpl::GetCycle(const v1::GetCycleRequest& r) {
+  JARING_ASSIGN_OR_RETURN(v1::GetCycleResponse cycle, LoadCycle(r.cycle_id()));
+  std::map<std::string, std::pair<int64_t, int64_t>> regions;
+  std::map<int, int64_t> components;
+  JARING_RETURN_IF_ERROR(Scan(projection_->db(), keys::CycleFamilyPrefix(r.cycle_id()),
+                              [&](std::string_view, std::string_view id) -> absl::Status {
+                                JARING_ASSIGN_OR_RETURN(std::optional<v1::Entitlement> ent, LoadEntitlement(id));
+                                if (!ent) return absl::DataLossError("missing entitlement");
+                                auto& reg = regions[ent->created().region_code()];
+                                reg.first++;
+                                reg.second += ent->created().amount();
+                                std::set<int> kinds(ent->created().components().begin(),
+                                                    ent->created().components().end());
+                                for (int k : kinds) components[k]++;
+                                return absl::OkStatus();
+                              }));
+  for (const auto& [code, t] : regions) {
+    v1::RegionTotal* out = cycle.add_regions();
+    out->set_region_code(code);
+    out->set_families(t.first);
+    out->set_amount(t.second);
+  }
+  for (const auto& [kind, n] : components) {
+    v1::ComponentTotal* out = cycle.add_components();
+    out->set_kind(static_cast<v1::PkhComponentKind>(kind));
+    out->set_families(n);
+  }
+  return cycle;
+}
+
+absl::StatusOr<v1::ListAccountsResponse> LedgerServiceImpl::ListAccounts(const v1::ListAccountsRequest& r) {
+  v1::ListAccountsResponse resp;
+  JARING_RETURN_IF_ERROR(Scan(projection_->db(), keys::Account(r.prefix()),
+                              [&](std::string_view k, std::string_view v) -> absl::Status {
+                                v1::AccountBalance* a = resp.add_accounts();
+                                a->set_account(std::string(k.substr(keys::kAccountPrefix.size())));
+                                a->set_balance(DecodeBalance(v));
+                                resp.set_sum(resp.sum() + a->balance());
+                                return absl::OkStatus();
+                              }));
+  return resp;
+}
+
+absl::StatusOr<v1::GetFamilyLedgerResponse> LedgerServiceImpl::GetFamilyLedger(const v1::GetFamilyLedgerRequest& r) {
+  if (r.kk_number().size() != 16) return Invalid("kk_number", "must be 16 digits");
+  rocksdb::DB* db = projection_->db();
+  v1::GetFamilyLedgerResponse resp;
+  const std::string ep = keys::FamilyEntitlementPrefix(r.kk_number());
+  JARING_RETURN_IF_ERROR(Scan(db, ep, [&](std::string_view k, std::string_view) -> absl::Status {
+    JARING_ASSIGN_OR_RETURN(std::optional<v1::Entitlement> ent, LoadEntitlement(k.substr(ep.size())));
+    if (ent) *resp.add_entitlements() = std::move(*ent);
+    return absl::OkStatus();
+  }));
+  const std::string cp = keys::FamilyClaimPrefix(r.kk_number());
+  JARING_RETURN_IF_ERROR(Scan(db, cp, [&](std::string_view k, std::string_view) -> absl::Status {
+    JARING_ASSIGN_OR_RETURN(std::optional<std::string> bytes, Read(db, keys::Claim(k.substr(cp.size()))));
+    if (bytes) resp.add_recovery_claims()->ParseFromString(*bytes);
+    return absl::OkStatus();
+  }));
+  return resp;
+}
+
+absl::StatusOr<v1::ListRecoveryClaimsResponse> LedgerServiceImpl::ListRecoveryClaims(
+    const v1::ListRecoveryClaimsRequest& r) {
+  v1::ListRecoveryClaimsResponse resp;
+  JARING_RETURN_IF_ERROR(Scan(projection_->db(), keys::kClaimPrefix,
+                              [&](std::string_view, std::string_view v) -> absl::Status {
+                                v1::RecoveryClaimRaised c;
+                                if (!c.ParseFromArray(v.data(), static_cast<int>(v.size()))) {
+                                  return absl::DataLossError("corrupt claim");
+                                }
+                                JARING_ASSIGN_OR_RETURN(std::optional<v1::Entitlement> ent,
+                                                        LoadEntitlement(c.entitlement_id()));
+                                if (!r.region_prefix().empty() &&
+                                    !(ent && absl::StartsWith(ent->created().region_code(), r.region_prefix()))) {
+                                  return absl::OkStatus();
+                                }
+                                resp.set_total_amount(resp.total_amount() + c.amount());
+                                *resp.add_claims() = std::move(c);
+                                return absl::OkStatus();
+                              }));
+  return resp;
+}
+
+absl::StatusOr<v1::GetInclusionProofResponse> LedgerServiceImpl::GetInclusionProof(
+    const v1::GetInclusionProofRequest& r) {
+  JARING_ASSIGN_OR_RETURN(v1::GetCycleResponse cycle, LoadCycle(r.cycle_id()));
+  if (!cycle.closed()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cycle ", r.cycle_id(), " is open: a proof needs the root that closing the cycle fixes"));
+  }
+  rocksdb::DB* db = projection_->db();
+  JARING_ASSIGN_OR_RETURN(std::optional<std::string> id, Read(db, keys::CycleFamily(r.cycle_id(), r.kk_number())));
+  if (!id) {
+    return absl::NotFoundError(absl::StrCat("kk_number: family ", r.kk_number(), " has no entitlement in cycle ",
+                                            r.cycle_id()));
+  }
+  JARING_ASSIGN_OR_RETURN(std::optional<v1::Entitlement> ent, LoadEntitlement(*id));
+  if (!ent) return absl::DataLossError("missing entitlement");
+  std::vector<ledger::Hash> leaves;
+  JARING_RETURN_IF_ERROR(Scan(db, keys::LeafPrefix(r.cycle_id()), [&](std::string_view, std::string_view v) {
+    leaves.push_back(*ledger::HashFromBytes(v));
+    return absl::OkStatus();
+  }));
+  JARING_ASSIGN_OR_RETURN(std::optional<std::string> entry, Read(db, keys::Journal(ent->partition(), ent->sequence())));
+  if (!entry) return absl::DataLossError("missing journal entry");
+  ledger::MerkleTree tree(std::move(leaves));
+  if (ledger::ToHex(tree.root()) != cycle.merkle_root()) {
+    return absl::DataLossError(absl::StrCat("cycle ", r.cycle_id(), ": stored leaves do not give the published root"));
+  }
+  JARING_ASSIGN_OR_RETURN(ledger::InclusionProofBundle proof,
+                          ledger::MakeProof(tree, static_cast<size_t>(ent->leaf_index()), std::move(*entry)));
+  v1::GetInclusionProofResponse resp;
+  resp.set_proof(ledger::EncodeProof(proof));
+  return resp;
+}
+
+absl::StatusOr<v1::VerifyLedgerResponse> LedgerServiceImpl::VerifyLedger(const v1::VerifyLedgerRequest&) {
+  rocksdb::DB* db = projection_->db();
+  v1::VerifyLedgerResponse resp;
+  resp.set_ok(true);
+  auto fail = [&](int32_t p, int64_t offset, std::string what) {
+    if (!resp.ok()) return;
+    resp.set_ok(false);
+    resp.mutable_first_break()->set_partition(p);
+    resp.mutable_first_break()->set_offset(offset);
+    resp.mutable_first_break()->set_what(std::move(what));
+  };
+  std::map<std::string, int64_t> balances;
+  std::map<std::string, std::vector<ledger::Hash>> cycle_leaves;
+  std::set<std::string> closed;
+  JARING_ASSIGN_OR_RETURN(std::unique_ptr<eventlog::Reader> reader, log_->NewReader());
+  for (int32_t p = 0; p < partitions_ && resp.ok(); ++p) {
+    JARING_ASSIGN_OR_RETURN(int64_t end, log_->EndOffset(events::kLedgerTopic, p));
+    JARING_ASSIGN_OR_RETURN(int64_t begin, log_->BeginOffset(events::kLedgerTopic, p));
+    if (begin != 0) {
+      fail(p, begin, "the log no longer holds the start of the chain (retention must be forever)");
+      break;
+    }
+    ChainHead head;
+    std::map<std::string, std::string> seen;  // event id -> bytes
+    if (end > 0) JARING_RETURN_IF_ERROR(reader->Assign({{std::string(events::kLedgerTopic), p, 0}}));
+    for (int64_t next = 0; next < end && resp.ok();) {
+      JARING_ASSIGN_OR_RETURN(std::vector<eventlog::StoredRecord> recs, reader->Poll(4096, absl::Seconds(5)));
+      if (recs.empty()) return absl::UnavailableError("the log stopped answering while verifying");
+      for (const eventlog::StoredRecord& rec : recs) {
+        next = rec.offset + 1;
+        if (!resp.ok()) break;
+        v1::Envelope e;
+        if (!e.ParseFromString(rec.value) || !e.has_ledger_entry()) {
+          fail(p, rec.offset, "record is not a ledger entry");
+          break;
+        }
+        auto dup = seen.find(e.event_id());
+        if (dup != seen.end()) {
+          if (dup->second != rec.value) fail(p, rec.offset, "two different records share one event id");
+          continue;  // a retried append stored twice
+        }
+        seen.emplace(e.event_id(), rec.value);
+        const v1::LedgerEntry& le = e.ledger_entry();
+        if (le.sequence() != head.next_sequence) {
+          fail(p, rec.offset, absl::StrCat("sequence ", le.sequence(), " where ", head.next_sequence, " was expected"));
+          break;
+        }
+        if (le.previous_hash() != ledger::AsBytes(head.hash)) {
+          fail(p, rec.offset, absl::StrCat("previous_hash does not match the hash of the entries before it (sequence ",
+                                           le.sequence(), ")"));
+          break;
+        }
+        int64_t sum = 0;
+        for (const v1::Posting& posting : le.postings()) {
+          sum += posting.amount();
+          balances[posting.account()] += posting.amount();
+        }
+        if (sum != 0) {
+          fail(p, rec.offset, absl::StrCat("postings sum to ", sum, ", not zero"));
+          break;
+        }
+        JARING_ASSIGN_OR_RETURN(std::optional<std::string> stored, Read(db, keys::Journal(p, le.sequence())));
+        if (!stored || *stored != rec.value) {
+          fail(p, rec.offset, absl::StrCat("the store's copy of sequence ", le.sequence(), " differs from the log"));
+          break;
+        }
+        if (!le.cycle_id().empty() && !closed.contains(le.cycle_id())) {
+          if (le.has_cycle_closed()) {
+            closed.insert(le.cycle_id());
+            const std::string root = ledger::ToHex(ledger::MerkleRoot(cycle_leaves[le.cycle_id()]));
+            resp.set_cycles_checked(resp.cycles_checked() + 1);
+            if (root != le.cycle_closed().merkle_root()) {
+              fail(p, rec.offset, absl::StrCat("cycle ", le.cycle_id(), ": its entries give root ", root,
+                                               ", the closing entry says ", le.cycle_closed().merkle_root()));
+              break;
+            }
+          } else {
+            cycle_leaves[le.cycle_id()].push_back(ledger::LeafHash(rec.value));
+          }
+        }
+        head.hash = ledger::ChainHash(head.hash, rec.value);
+        head.next_sequence++;
+        resp.set_entries(resp.entries() + 1);
+      }
+    }
+    if (!resp.ok()) break;
+    JARING_ASSIGN_OR_RETURN(std::optional<std::string> stored_head, Read(db, keys::Head(p)));
+    if (head.next_sequence > 0 && (!stored_head || *stored_head != EncodeHead(head))) {
+      fail(p, end, "the store's chain head differs from the log's");
+    }
+  }
+  if (resp.ok()) {
+    JARING_RETURN_IF_ERROR(Scan(db, keys::kAccountPrefix, [&](std::string_view k, std::string_view v) {
+      const std::string account(k.substr(keys::kAccountPrefix.size()));
+      if (balances[account] != DecodeBalance(v)) {
+        fail(-1, -1, absl::StrCat("account ", account, ": the store says ", DecodeBalance(v), ", the journal ",
+                                  balances[account]));
+      }
+      balances.erase(account);
+      return absl::OkStatus();
+    }));
+    for (const auto& [account, balance] : balances) {
+      if (balance != 0) fail(-1, -1, absl::StrCat("account ", account, " is missing from the store"));
+    }
+  }
+  return resp;
+}
+
+// ---------------------------------------------------------------- gRPC
+
+grpc::Status LedgerServiceImpl::AllocateBudget(grpc::ServerContext*, const v1::AllocateBudgetRequest* r,
+                                               v1::AllocateBudgetResponse* out) {
+  return Reply(AllocateBudget(*r), out);
+}
+grpc::Status LedgerServiceImpl::OpenCycle(grpc::ServerContext*, const v1::OpenCycleRequest* r,
+                                          v1::OpenCycleResponse* out) {
+  return Reply(OpenCycle(*r), out);
+}
+grpc::Status LedgerServiceImpl::ExportInstructions(grpc::ServerContext*, const v1::ExportInstructionsRequest* r,
+                                                   grpc::ServerWriter<v1::ExportInstructionsResponse>* writer) {
+  absl::StatusOr<Export> e = ExportInstructions(*r);
+  if (!e.ok()) return ToGrpc(e.status());
+  constexpr size_t kChunk = 1 << 20;
+  for (size_t at = 0; at < e->csv.size(); at += kChunk) {
+    v1::ExportInstructionsResponse piece;
+    piece.set_data(e->csv.substr(at, kChunk));
+    if (at + kChunk >= e->csv.size()) {
+      piece.set_instructions(e->instructions);
+      piece.set_total_amount(e->total_amount);
+    }
+    if (!writer->Write(piece)) return grpc::Status(grpc::StatusCode::CANCELLED, "client went away");
+  }
+  return grpc::Status::OK;
+}
+grpc::Status LedgerServiceImpl::ImportStatement(grpc::ServerContext*,
+                                                grpc::ServerReader<v1::ImportStatementRequest>* reader,
+                                                v1::ImportStatementResponse* out) {
+  v1::ImportStatementRequest piece;
+  std::string cycle_id, actor, csv;
+  while (reader->Read(&piece)) {
+    if (cycle_id.empty()) cycle_id = piece.cycle_id();
+    if (actor.empty()) actor = piece.actor();
+    csv += piece.data();
+  }
+  return Reply(ImportStatement(cycle_id, csv, actor), out);
+}
+grpc::Status LedgerServiceImpl::CloseCycle(grpc::ServerContext*, const v1::CloseCycleRequest* r,
+                                           v1::CloseCycleResponse* out) {
+  return Reply(CloseCycle(*r), out);
+}
+grpc::Status LedgerServiceImpl::GetCycle(grpc::ServerContext*, const v1::GetCycleRequest* r,
+                                         v1::GetCycleResponse* out) {
+  return Reply(GetCycle(*r), out);
+}
+grpc::Status LedgerServiceImpl::ListAccounts(grpc::ServerContext*, const v1::ListAccountsRequest* r,
+                                             v1::ListAccountsResponse* out) {
+  return Reply(ListAccounts(*r), out);
+}
+grpc::Status LedgerServiceImpl::GetFamilyLedger(grpc::ServerContext*, const v1::GetFamilyLedgerRequest* r,
+                                                v1::GetFamilyLedgerResponse* out) {
+  return Reply(GetFamilyLedger(*r), out);
+}
+grpc::Status LedgerServiceImpl::ListRecoveryClaims(grpc::ServerContext*, const v1::ListRecoveryClaimsRequest* r,
+                                                   v1::ListRecoveryClaimsResponse* out) {
+  return Reply(ListRecoveryClaims(*r), out);
+}
+grpc::Status LedgerServiceImpl::GetInclusionProof(grpc::ServerContext*, const v1::GetInclusionProofRequest* r,
+                                                  v1::GetInclusionProofResponse* out) {
+  return Reply(GetInclusionProof(*r), out);
+}
+grpc::Status LedgerServiceImpl::VerifyLedger(grpc::ServerContext*, const v1::VerifyLedgerRequest* r,
+                                             v1::VerifyLedgerResponse* out) {
+  return Reply(VerifyLedger(*r), out);
+}
+
+}  // namespace jaring::ledger_service

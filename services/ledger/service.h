@@ -1,0 +1,128 @@
+// jaring.v1.LedgerService: budgets, payment cycles pinned to the decisions
+// recorded by their cutoff, the channel's files, reconciliation, recovery of
+// overpayments, and a journal anyone can verify. See docs/ledger.md.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "jaring/v1/ledger_service.grpc.pb.h"
+#include "libs/base/clock.h"
+#include "libs/eventlog/eventlog.h"
+#include "libs/projection/projection.h"
+#include "services/ledger/store.h"
+
+namespace jaring::ledger_service {
+
+struct ServiceOptions {
+  std::string store_dir;
+  // Not owned; null means Clock::Real().
+  Clock* clock = nullptr;
+  absl::Duration apply_timeout = absl::Seconds(60);
+  // How often the overpayment scanner looks at new deaths when idle; zero:
+  // never on its own (tests call RaiseRecoveryClaims()).
+  absl::Duration scan_interval = absl::Milliseconds(200);
+  // Journal records per Append.
+  int append_chunk = 10000;
+};
+
+// One journal entry to append: the envelope with its ledger_entry's kind,
+// postings and cycle id set; the writer fills the chain fields, the nonce,
+// the times and the source.
+struct NewEntry {
+  // The record key: the cycle id, or the budget's account.
+  std::string key;
+  v1::Envelope envelope;
+};
+
+class LedgerServiceImpl final : public v1::LedgerService::Service {
+ public:
+  static absl::StatusOr<std::unique_ptr<LedgerServiceImpl>> Create(eventlog::EventLog* log, ServiceOptions options);
+  ~LedgerServiceImpl() override;
+
+  absl::StatusOr<v1::AllocateBudgetResponse> AllocateBudget(const v1::AllocateBudgetRequest& r);
+  absl::StatusOr<v1::OpenCycleResponse> OpenCycle(const v1::OpenCycleRequest& r);
+  // The CSV file of the instructions appended (libs/ledger/channel_files.h)
+  // and the totals.
+  struct Export {
+    std::string csv;
+    int64_t instructions = 0;
+    int64_t total_amount = 0;
+  };
+  absl::StatusOr<Export> ExportInstructions(const v1::ExportInstructionsRequest& r);
+  absl::StatusOr<v1::ImportStatementResponse> ImportStatement(std::string_view cycle_id, std::string_view csv,
+                                                              std::string_view actor);
+  absl::StatusOr<v1::CloseCycleResponse> CloseCycle(const v1::CloseCycleRequest& r);
+  absl::StatusOr<v1::GetCycleResponse> GetCycle(const v1::GetCycleRequest& r);
+  absl::StatusOr<v1::ListAccountsResponse> ListAccounts(const v1::ListAccountsRequest& r);
+  absl::StatusOr<v1::GetFamilyLedgerResponse> GetFamilyLedger(const v1::GetFamilyLedgerRequest& r);
+  absl::StatusOr<v1::ListRecoveryClaimsResponse> ListRecoveryClaims(const v1::ListRecoveryClaimsRequest& r);
+  absl::StatusOr<v1::GetInclusionProofResponse> GetInclusionProof(const v1::GetInclusionProofRequest& r);
+  absl::StatusOr<v1::VerifyLedgerResponse> VerifyLedger(const v1::VerifyLedgerRequest& r);
+
+  // Checks the deaths applied since the last call for payments made to
+  // families that had no living member at the cycle's cutoff, and raises one
+  // recovery claim per such payment (never twice). Returns the claims raised.
+  absl::StatusOr<int64_t> RaiseRecoveryClaims();
+
+  projection::Projection& projection() { return *projection_; }
+
+  grpc::Status AllocateBudget(grpc::ServerContext*, const v1::AllocateBudgetRequest*,
+                              v1::AllocateBudgetResponse*) override;
+  grpc::Status OpenCycle(grpc::ServerContext*, const v1::OpenCycleRequest*, v1::OpenCycleResponse*) override;
+  grpc::Status ExportInstructions(grpc::ServerContext*, const v1::ExportInstructionsRequest*,
+                                  grpc::ServerWriter<v1::ExportInstructionsResponse>*) override;
+  grpc::Status ImportStatement(grpc::ServerContext*, grpc::ServerReader<v1::ImportStatementRequest>*,
+                               v1::ImportStatementResponse*) override;
+  grpc::Status CloseCycle(grpc::ServerContext*, const v1::CloseCycleRequest*, v1::CloseCycleResponse*) override;
+  grpc::Status GetCycle(grpc::ServerContext*, const v1::GetCycleRequest*, v1::GetCycleResponse*) override;
+  grpc::Status ListAccounts(grpc::ServerContext*, const v1::ListAccountsRequest*,
+                            v1::ListAccountsResponse*) override;
+  grpc::Status GetFamilyLedger(grpc::ServerContext*, const v1::GetFamilyLedgerRequest*,
+                               v1::GetFamilyLedgerResponse*) override;
+  grpc::Status ListRecoveryClaims(grpc::ServerContext*, const v1::ListRecoveryClaimsRequest*,
+                                  v1::ListRecoveryClaimsResponse*) override;
+  grpc::Status GetInclusionProof(grpc::ServerContext*, const v1::GetInclusionProofRequest*,
+                                 v1::GetInclusionProofResponse*) override;
+  grpc::Status VerifyLedger(grpc::ServerContext*, const v1::VerifyLedgerRequest*,
+                            v1::VerifyLedgerResponse*) override;
+
+ private:
+  LedgerServiceImpl(eventlog::EventLog* log, ServiceOptions options);
+  // Appends entries in order, chained, in chunks; returns once the
+  // projection applied them. Callers hold write_mu_.
+  absl::Status AppendEntries(std::vector<NewEntry>& entries) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // Waits until the projection has applied everything on the ledger topic.
+  absl::Status CatchUpJournal() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  absl::StatusOr<v1::GetCycleResponse> LoadCycle(std::string_view cycle_id);
+  absl::StatusOr<std::optional<v1::Entitlement>> LoadEntitlement(std::string_view id);
+  // A recovery claim for a paid entitlement whose family had no living
+  // member at the cycle's cutoff (as known now), unless one exists.
+  absl::StatusOr<std::optional<NewEntry>> ClaimIfOverpaid(const v1::Entitlement& ent, const v1::GetCycleResponse& cycle,
+                                                          std::string_view cause_event_id);
+  NewEntry Entry(std::string key, std::string event_id, std::string cycle_id);
+
+  eventlog::EventLog* const log_;
+  const ServiceOptions options_;
+  Clock* const clock_;
+  LedgerApplier applier_;
+  std::unique_ptr<projection::Projection> projection_;
+  int32_t partitions_ = 0;
+
+  absl::Mutex write_mu_;  // one writer of the journal in this process
+
+  absl::Mutex scan_mu_;
+  bool stop_ ABSL_GUARDED_BY(scan_mu_) = false;
+  bool nudged_ ABSL_GUARDED_BY(scan_mu_) = false;
+  std::thread scanner_;
+};
+
+// "Lalu Ahmad" -> "L*** A****": what an export may say about a person.
+std::string MaskName(std::string_view name);
+
+}  // namespace jaring::ledger_service

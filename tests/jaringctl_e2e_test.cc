@@ -13,8 +13,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <optional>
 #include <regex>
@@ -29,6 +31,7 @@
 #include <nlohmann/json.hpp>
 
 #include "google/protobuf/util/json_util.h"
+#include "jaring/v1/eligibility_service.pb.h"
 #include "jaring/v1/population_service.pb.h"
 #include "libs/testing/temp_dir.h"
 #include "tools/synth/csv.h"
@@ -607,6 +610,517 @@ TEST_F(JaringctlE2eTest, FindingsPagedOneAtATimeListEachFindingOnce) {
       << pages;
 }
 
+// --- Eligibility -------------------------------------------------------------
+
+// The families of the eligibility scenario (Kota Mataram, 52.71.01.1001): a
+// KK, its decile in the first DTSEN round and its members' NIKs.
+struct EligibilityFamily {
+  std::string kk;
+  int decile;
+  std::vector<std::string> niks;
+};
+
+// Today in WIB, "YYYY-MM-DD" (+ `days`).
+std::string WibDate(int days = 0) {
+  const time_t t = time(nullptr) + 7 * 3600 + days * 86400;
+  tm parts{};
+  gmtime_r(&t, &parts);
+  char buf[16];
+  strftime(buf, sizeof(buf), "%Y-%m-%d", &parts);
+  return buf;
+}
+
+// Now as RFC 3339 UTC with microseconds.
+std::string NowRfc3339() {
+  const auto now = std::chrono::system_clock::now();
+  const time_t secs = std::chrono::system_clock::to_time_t(now);
+  const auto micros =
+      std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count() % 1000000;
+  tm parts{};
+  gmtime_r(&secs, &parts);
+  char buf[32];
+  strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &parts);
+  char out[48];
+  snprintf(out, sizeof(out), "%s.%06lldZ", buf, static_cast<long long>(micros));
+  return out;
+}
+
+// Copies the rule set directory `from` to `to_parent`/`version` with the
+// manifest's version renamed and `edit` applied to each file's text.
+void CopyRuleSet(const std::string& from, const std::string& to_parent, const std::string& version,
+                 const std::function<std::string(const std::string& file, std::string text)>& edit) {
+  const std::string to = to_parent + "/" + version;
+  std::filesystem::create_directories(to);
+  for (const auto& e : std::filesystem::directory_iterator(from)) {
+    const std::string name = e.path().filename().string();
+    std::string text = ReadAll(e.path().string());
+    if (name == "ruleset.textproto") {
+      const std::string from_version = std::filesystem::path(from).filename().string();
+      const size_t at = text.find("version: \"" + from_version + "\"");
+      if (at != std::string::npos) text.replace(at, from_version.size() + 11, "version: \"" + version + "\"");
+    }
+    WriteFile(to + "/" + name, edit(name, text));
+  }
+}
+
+// `text` with its one occurrence of `from` replaced (EXPECTs there is one).
+std::string ReplaceOnce(std::string text, const std::string& from, const std::string& to) {
+  const size_t at = text.find(from);
+  EXPECT_NE(at, std::string::npos) << "\"" << from << "\" not in:\n" << text;
+  if (at != std::string::npos) text.replace(at, from.size(), to);
+  return text;
+}
+
+class JaringctlEligibilityE2eTest : public JaringctlE2eTest {
+ protected:
+  // Runs `probe` until `done` holds for its output (bounded: 30 s); returns
+  // the last result. No assertion on how long it took.
+  CtlResult PollCtl(const std::vector<std::string>& args, const std::function<bool(const CtlResult&)>& done) {
+    CtlResult r;
+    for (int i = 0; i < 300; ++i) {
+      r = Ctl(args);
+      if (r.exit_code == 0 && done(r)) return r;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    ADD_FAILURE() << "condition not reached within 30 s for " << ::testing::PrintToString(args) << "\n" << r;
+    return r;
+  }
+
+  v1::ListBeneficiariesResponse Beneficiaries(const std::string& program) {
+    CtlResult r = Ctl({"--json", "beneficiaries", program, "--region", "52", "--all"});
+    EXPECT_EQ(r.exit_code, 0) << r;
+    return ParseProtoJson<v1::ListBeneficiariesResponse>(r.out);
+  }
+
+  static std::set<std::string> Kks(const v1::ListBeneficiariesResponse& resp) {
+    std::set<std::string> out;
+    for (const auto& b : resp.beneficiaries()) out.insert(b.kk_number());
+    return out;
+  }
+};
+
+// A small population with DTSEN deciles, rule set 2026.1 published through
+// jaringctl, and every eligibility command against it: decisions and their
+// explanations, history, beneficiaries, a reassessment's movements and
+// exclusion risks, a draft simulated and then published (the beneficiaries
+// move by exactly the simulated delta), and a rule set that does not load.
+TEST_F(JaringctlEligibilityE2eTest, PublishDecideExplainMoveSimulateAndPublishADraft) {
+  // A: decile 2, two adults (BPNT, PBI-JK). B: decile 6 (nothing). C: decile
+  // 4 (BPNT, PBI-JK). D: decile 3. E: decile 1 with a member over 60 (PKH
+  // elderly, BPNT, PBI-JK; BLT-DD excluded by PKH). F: decile 1, one adult
+  // (BPNT, PBI-JK; BLT-DD excluded by BPNT).
+  const EligibilityFamily A{"5271011503200001", 2, {"5271011506800001", "5271014302820002"}};
+  const EligibilityFamily B{"5271011503200002", 6, {"5271011001750003"}};
+  const EligibilityFamily C{"5271011503200003", 4, {"5271012007790004"}};
+  const EligibilityFamily D{"5271011503200004", 3, {"5271014511850005"}};
+  const EligibilityFamily E{"5271011503200005", 1, {"5271011204850006", "5271015708500007"}};
+  const EligibilityFamily F{"5271011503200006", 1, {"5271010909900008"}};
+  std::set<std::string> all_niks;
+  for (const auto* f : {&A, &B, &C, &D, &E, &F}) all_niks.insert(f->niks.begin(), f->niks.end());
+
+  const std::string csv = dir_.Sub("mataram.csv");
+  auto row = [](const EligibilityFamily& f, size_t member, const std::string& name, const std::string& sex,
+                const std::string& born, const std::string& relationship) {
+    return f.kk + ",52.71.01.1001,Jl. Pejanggik " + f.kk.substr(15) + "," + f.niks[member] + "," + name + "," + sex +
+           "," + born + "," + relationship + ",,TIDAK,TIDAK_SEKOLAH,N,N,,2020-03-15,\n";
+  };
+  WriteFile(csv, std::string(synth::kCsvHeader) + "\n" +                                 //
+                     row(A, 0, "Lalu Ahmad", "L", "1980-06-15", "KEPALA_KELUARGA") +      //
+                     row(A, 1, "Baiq Nur", "P", "1982-02-03", "ISTRI") +                  //
+                     row(B, 0, "Made Wirawan", "L", "1975-01-10", "KEPALA_KELUARGA") +    //
+                     row(C, 0, "Ketut Arsa", "L", "1979-07-20", "KEPALA_KELUARGA") +      //
+                     row(D, 0, "Siti Rahmah", "P", "1985-11-05", "KEPALA_KELUARGA") +     //
+                     row(E, 0, "Muhammad Zaini", "L", "1985-04-12", "KEPALA_KELUARGA") +  //
+                     row(E, 1, "Inaq Sumiati", "P", "1950-08-17", "ORANG_TUA") +          //
+                     row(F, 0, "Rizal Hakim", "L", "1990-09-09", "KEPALA_KELUARGA"));
+  {
+    CtlResult r = Ctl({"import", csv});
+    ASSERT_EQ(r.exit_code, 0) << r;
+    auto s = ParseImportSummary(r.out);
+    ASSERT_TRUE(s.has_value()) << r;
+    ASSERT_EQ(s->imported, 6) << r;
+  }
+  for (const auto* f : {&A, &B, &C, &D, &E, &F}) {
+    CtlResult r = Ctl({"assess", "--kk", f->kk, "--round", "2026-Q3", "--decile", std::to_string(f->decile)});
+    ASSERT_EQ(r.exit_code, 0) << r;
+  }
+
+  // Before any rule set: nothing in force, a decision is FAILED_PRECONDITION.
+  {
+    CtlResult r = Ctl({"rules", "list"});
+    ASSERT_EQ(r.exit_code, 0) << r;
+    EXPECT_THAT(r.out, HasSubstr("no rule set published")) << r;
+    // (NOT_FOUND until the eligibility service has read the family.)
+    CtlResult d;
+    for (int i = 0; i < 300; ++i) {
+      d = Ctl({"decision", A.kk, "BPNT"});
+      if (d.err.find("NOT_FOUND") == std::string::npos) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    EXPECT_EQ(d.exit_code, 1) << d;
+    EXPECT_THAT(d.err, HasSubstr("jaringctl: FAILED_PRECONDITION: no rule set was in force")) << d;
+  }
+
+  // rules publish rules/2026.1 (again: deduplicated).
+  const std::string rules_dir = std::string(JARING_RULES_DIR) + "/2026.1";
+  {
+    CtlResult r = Ctl({"rules", "publish", rules_dir});
+    ASSERT_EQ(r.exit_code, 0) << r;
+    EXPECT_THAT(r.out, HasSubstr("published rule set 2026.1")) << r;
+    EXPECT_THAT(r.out, HasSubstr("effective from  2026-01-01 00:00 WIB")) << r;
+    EXPECT_THAT(r.out, ::testing::ContainsRegex("content hash +[0-9a-f]{64}")) << r;
+    EXPECT_THAT(r.out, HasSubstr("jaring.rules.v1[0]@0")) << r;
+    EXPECT_THAT(r.out, HasSubstr("in force now    yes")) << r;
+    CtlResult again = Ctl({"--json", "rules", "publish", rules_dir});
+    ASSERT_EQ(again.exit_code, 0) << again;
+    auto resp = ParseProtoJson<v1::PublishRuleSetResponse>(again.out);
+    EXPECT_TRUE(resp.deduplicated()) << again;
+    EXPECT_EQ(resp.offset(), 0) << again;
+  }
+
+  // A rule set that does not load: exit 2 naming the file and the field,
+  // nothing published.
+  {
+    CopyRuleSet(rules_dir, dir_.Sub("bad"), "2026.9", [](const std::string& file, std::string text) {
+      return file == "bpnt.textproto" ? ReplaceOnce(text, "max_decile: 4", "max_decile: 11") : text;
+    });
+    CtlResult r = Ctl({"rules", "publish", dir_.Sub("bad/2026.9")});
+    EXPECT_EQ(r.exit_code, 2) << r;
+    EXPECT_THAT(r.err, HasSubstr("2026.9/bpnt.textproto: bpnt.max_decile: must be from 1 to 10 (is 11)")) << r;
+    CtlResult sim = Ctl({"simulate", dir_.Sub("bad/2026.9")});
+    EXPECT_EQ(sim.exit_code, 2) << sim;
+    EXPECT_THAT(sim.err, HasSubstr("bpnt.max_decile")) << sim;
+    CtlResult missing = Ctl({"rules", "publish", dir_.Sub("no-such-rules")});
+    EXPECT_EQ(missing.exit_code, 2) << missing;
+    EXPECT_THAT(missing.err, HasSubstr("does not exist")) << missing;
+    CtlResult list = Ctl({"--json", "rules", "list"});
+    ASSERT_EQ(list.exit_code, 0) << list;
+    auto resp = ParseProtoJson<v1::ListRuleSetsResponse>(list.out);
+    ASSERT_EQ(resp.rule_sets_size(), 1) << list;
+    EXPECT_EQ(resp.rule_sets(0).version(), "2026.1");
+    EXPECT_TRUE(resp.rule_sets(0).in_force());
+    EXPECT_EQ(resp.evaluating_version(), "2026.1");
+  }
+
+  // The engine decides in the background: BPNT pays A, C, D, E and F.
+  {
+    CtlResult r = PollCtl({"--json", "beneficiaries", "BPNT", "--region", "52"}, [](const CtlResult& r) {
+      return ParseProtoJson<v1::ListBeneficiariesResponse>(r.out).total_families() == 5;
+    });
+    auto resp = ParseProtoJson<v1::ListBeneficiariesResponse>(r.out);
+    EXPECT_EQ(resp.total_yearly_amount(), 5 * 2'400'000) << r;
+    EXPECT_EQ(Kks(resp), (std::set<std::string>{A.kk, C.kk, D.kk, E.kk, F.kk})) << r;
+    // PKH pays E (one elderly component); the whole engine pass is done when
+    // PBI-JK lists its five families too.
+    PollCtl({"--json", "beneficiaries", "PBI_JK", "--region", "52"}, [](const CtlResult& r) {
+      return ParseProtoJson<v1::ListBeneficiariesResponse>(r.out).total_families() == 5;
+    });
+    PollCtl({"--json", "beneficiaries", "PKH", "--region", "52"}, [](const CtlResult& r) {
+      return ParseProtoJson<v1::ListBeneficiariesResponse>(r.out).total_families() == 1;
+    });
+  }
+  {
+    // Human output: a table, the totals in rupiah; pages of two.
+    CtlResult r = Ctl({"beneficiaries", "BPNT", "--region", "52.71", "--page-size", "2"});
+    ASSERT_EQ(r.exit_code, 0) << r;
+    const std::vector<std::string> rows = KkRows(r.out);
+    ASSERT_EQ(rows.size(), 2u) << r;
+    EXPECT_EQ(rows[0], A.kk) << r;  // by KK number
+    EXPECT_THAT(r.out, HasSubstr("total BPNT in 52.71: 5 families, Rp12.000.000 per year")) << r;
+    EXPECT_THAT(r.out, HasSubstr("more: --page-token")) << r;
+    CtlResult all = Ctl({"beneficiaries", "bpnt", "--region", "52.71", "--page-size", "2", "--all"});
+    ASSERT_EQ(all.exit_code, 0) << all;
+    EXPECT_EQ(KkRows(all.out).size(), 5u) << all;
+    EXPECT_THAT(all.out, Not(HasSubstr("more:"))) << all;
+  }
+  {
+    CtlResult r = Ctl({"rules", "list"});
+    ASSERT_EQ(r.exit_code, 0) << r;
+    EXPECT_THAT(r.out, ::testing::ContainsRegex("2026\\.1 +[0-9a-f]{12} +2026-01-01 00:00 WIB")) << r;
+    EXPECT_THAT(r.out, HasSubstr("the engine evaluates with 2026.1 on " + WibDate())) << r;
+  }
+
+  // decision: B's decile is above BPNT's limit; A is paid Rp2.400.000.
+  {
+    CtlResult r = Ctl({"decision", B.kk, "BPNT"});
+    ASSERT_EQ(r.exit_code, 0) << r;
+    EXPECT_THAT(r.out, HasSubstr("eligible    no")) << r;
+    EXPECT_THAT(r.out, HasSubstr("DECILE_ABOVE_LIMIT")) << r;
+    EXPECT_THAT(r.out, HasSubstr("Desil 6 di atas batas 4")) << r;
+    EXPECT_THAT(r.out, HasSubstr("Decile 6 is above the limit of 4")) << r;
+    EXPECT_THAT(r.out, HasSubstr("recorded    none")) << r;
+  }
+  {
+    CtlResult r = Ctl({"decision", A.kk, "bpnt"});
+    ASSERT_EQ(r.exit_code, 0) << r;
+    EXPECT_THAT(r.out, HasSubstr("eligible    yes")) << r;
+    EXPECT_THAT(r.out, HasSubstr("yearly      Rp2.400.000")) << r;
+    EXPECT_THAT(r.out, HasSubstr("decile      2 (DTSEN round 2026-Q3)")) << r;
+    EXPECT_THAT(r.out, HasSubstr("rules       2026.1")) << r;
+    EXPECT_THAT(r.out, ::testing::ContainsRegex("decision    \\S+ version 1")) << r;
+    EXPECT_THAT(r.out, HasSubstr("recorded    agrees")) << r;
+    EXPECT_THAT(r.out, HasSubstr("Rp400.000")) << r;  // six stages of two months
+    EXPECT_THAT(r.out, HasSubstr("jaring.rules.v1[0]@0")) << r;
+    CtlResult j = Ctl({"--json", "decision", A.kk, "BPNT"});
+    ASSERT_EQ(j.exit_code, 0) << j;
+    auto resp = ParseProtoJson<v1::GetDecisionResponse>(j.out);
+    EXPECT_TRUE(resp.decision().eligible());
+    EXPECT_EQ(resp.decision().yearly_amount(), 2'400'000);
+    EXPECT_EQ(resp.decision().stages_size(), 6);
+    EXPECT_TRUE(resp.recorded_agrees());
+    EXPECT_EQ(resp.decision().clauses_size(), 0);
+  }
+  {
+    // As of yesterday (the end of it) A had no assessment yet.
+    CtlResult r = Ctl({"decision", A.kk, "BPNT", "--as-of", WibDate(-1)});
+    ASSERT_EQ(r.exit_code, 0) << r;
+    EXPECT_THAT(r.out, HasSubstr("NO_ASSESSMENT")) << r;
+    EXPECT_THAT(r.out, HasSubstr("as of       " + WibDate(-1))) << r;
+  }
+  {
+    // PKH for E: the elderly component, its member masked.
+    CtlResult r = Ctl({"decision", E.kk, "PKH"});
+    ASSERT_EQ(r.exit_code, 0) << r;
+    EXPECT_THAT(r.out, HasSubstr("yearly      Rp2.400.000")) << r;
+    std::string masked = Mask(E.niks[1]);
+    masked = masked.substr(0, 4) + "[*]{10}" + masked.substr(14);
+    EXPECT_THAT(r.out, ::testing::ContainsRegex("ELDERLY +" + masked + " +Rp2\\.400\\.000")) << r;
+    EXPECT_THAT(FullNiksIn(r.Both(), all_niks), ::testing::IsEmpty()) << r;
+  }
+
+  // explain: every clause with its inputs and PASS/FAIL; NIKs masked.
+  {
+    CtlResult r = Ctl({"explain", B.kk, "BPNT"});
+    ASSERT_EQ(r.exit_code, 0) << r;
+    EXPECT_THAT(r.out, HasSubstr("FAIL  bpnt.decile")) << r;
+    EXPECT_THAT(r.out, HasSubstr("inputs: decile=6 max_decile=4")) << r;
+    EXPECT_THAT(r.out, HasSubstr("PASS  bpnt.assessment")) << r;
+    EXPECT_THAT(r.out, HasSubstr("Desil 6 di atas batas 4")) << r;
+    CtlResult p = Ctl({"explain", E.kk, "PKH"});
+    ASSERT_EQ(p.exit_code, 0) << p;
+    EXPECT_THAT(p.out, HasSubstr("PASS  pkh.component.elderly:" + Mask(E.niks[1]))) << p;
+    EXPECT_THAT(p.out, HasSubstr("FAIL  pkh.component.elderly:" + Mask(E.niks[0]))) << p;
+    EXPECT_THAT(p.out, HasSubstr("awarded=true")) << p;
+    EXPECT_THAT(FullNiksIn(p.Both(), all_niks), ::testing::IsEmpty()) << p;
+    CtlResult j = Ctl({"--json", "explain", B.kk, "BPNT"});
+    ASSERT_EQ(j.exit_code, 0) << j;
+    auto resp = ParseProtoJson<v1::GetDecisionResponse>(j.out);
+    EXPECT_GT(resp.decision().clauses_size(), 0) << j;
+  }
+
+  // decisions: what the engine recorded for A (BPNT and PBI-JK, after the
+  // rule set took effect).
+  {
+    CtlResult r = Ctl({"decisions", A.kk});
+    ASSERT_EQ(r.exit_code, 0) << r;
+    // The first rule set re-evaluates every family (RULE_SET), unless the
+    // engine had not yet seen the assessment (then POPULATION_EVENT).
+    EXPECT_THAT(r.out, ::testing::ContainsRegex("BPNT +1 +yes +Rp2\\.400\\.000 +(RULE_SET|POPULATION_EVENT) +"
+                                                "2026\\.1 +Layak"))
+        << r;
+    EXPECT_THAT(r.out, ::testing::ContainsRegex("PBI_JK +1 +yes +Rp1\\.008\\.000")) << r;
+    EXPECT_THAT(r.out, Not(HasSubstr("PKH"))) << r;
+    CtlResult b = Ctl({"decisions", B.kk});
+    ASSERT_EQ(b.exit_code, 0) << b;
+    EXPECT_THAT(b.out, HasSubstr("no recorded decision")) << b;
+  }
+  {
+    CtlResult r = Ctl({"risks", "--region", "52"});
+    ASSERT_EQ(r.exit_code, 0) << r;
+    EXPECT_THAT(r.out, HasSubstr("no risks")) << r;
+  }
+
+  // A reassessment: A rises to decile 7 (leaves BPNT and PBI-JK), B drops to
+  // decile 3 (enters both).
+  const std::string before_reassessment = NowRfc3339();
+  {
+    CtlResult r = Ctl({"assess", "--kk", A.kk, "--round", "2026-Q4", "--decile", "7"});
+    ASSERT_EQ(r.exit_code, 0) << r;
+    r = Ctl({"assess", "--kk", B.kk, "--round", "2026-Q4", "--decile", "3"});
+    ASSERT_EQ(r.exit_code, 0) << r;
+  }
+  {
+    CtlResult r = PollCtl({"--json", "risks", "--region", "52", "--kind", "exclusion"}, [](const CtlResult& r) {
+      return ParseProtoJson<v1::ListEligibilityRisksResponse>(r.out).total_exclusion() == 2;
+    });
+    auto resp = ParseProtoJson<v1::ListEligibilityRisksResponse>(r.out);
+    std::set<std::string> programs;
+    for (const auto& risk : resp.risks()) {
+      EXPECT_EQ(risk.kk_number(), A.kk);
+      EXPECT_EQ(risk.kind(), v1::RISK_KIND_EXCLUSION);
+      EXPECT_EQ(risk.trigger(), v1::EVALUATION_TRIGGER_POPULATION_EVENT);
+      programs.insert(risk.program());
+    }
+    EXPECT_EQ(programs, (std::set<std::string>{"BPNT", "PBI_JK"})) << r;
+    PollCtl({"--json", "beneficiaries", "BPNT", "--region", "52"}, [&](const CtlResult& r) {
+      return Kks(ParseProtoJson<v1::ListBeneficiariesResponse>(r.out)) ==
+             std::set<std::string>{B.kk, C.kk, D.kk, E.kk, F.kk};
+    });
+    PollCtl({"--json", "beneficiaries", "PBI_JK", "--region", "52"}, [&](const CtlResult& r) {
+      return Kks(ParseProtoJson<v1::ListBeneficiariesResponse>(r.out)) ==
+             std::set<std::string>{B.kk, C.kk, D.kk, E.kk, F.kk};
+    });
+  }
+  {
+    CtlResult r = Ctl({"risks", "--region", "52.71", "--program", "BPNT", "--kind", "exclusion"});
+    ASSERT_EQ(r.exit_code, 0) << r;
+    EXPECT_THAT(r.out, ::testing::ContainsRegex("EXCLUSION +" + A.kk + " +52\\.71\\.01\\.1001 +BPNT +7 +4 +"
+                                                "Rp2\\.400\\.000 .*POPULATION_EVENT +Desil 7 di atas batas 4"))
+        << r;
+    EXPECT_THAT(r.out, HasSubstr("1 exclusion risk(s)")) << r;
+    CtlResult since = Ctl({"--json", "risks", "--region", "52", "--since", WibDate(1)});
+    ASSERT_EQ(since.exit_code, 0) << since;
+    EXPECT_EQ(ParseProtoJson<v1::ListEligibilityRisksResponse>(since.out).total_exclusion(), 0) << since;
+  }
+  {
+    CtlResult r = Ctl({"decisions", A.kk, "--program", "BPNT"});
+    ASSERT_EQ(r.exit_code, 0) << r;
+    EXPECT_THAT(r.out, ::testing::ContainsRegex("BPNT +1 +yes +Rp2\\.400\\.000 ")) << r;
+    EXPECT_THAT(r.out, ::testing::ContainsRegex("BPNT +2 +no +Rp0 +POPULATION_EVENT +2026\\.1 +Desil 7 di atas "
+                                                "batas 4"))
+        << r;
+    EXPECT_THAT(r.out, Not(HasSubstr("PBI_JK"))) << r;
+  }
+
+  // movements between a time before the reassessment and the end of today.
+  {
+    CtlResult r = Ctl({"--json", "movements", "--region", "52", "--from", before_reassessment, "--to", WibDate()});
+    ASSERT_EQ(r.exit_code, 0) << r;
+    auto resp = ParseProtoJson<v1::ListDecileMovementsResponse>(r.out);
+    EXPECT_EQ(resp.families(), 6) << r;
+    EXPECT_EQ(resp.moved_up(), 1) << r;
+    EXPECT_EQ(resp.moved_down(), 1) << r;
+    EXPECT_EQ(resp.unchanged(), 4) << r;
+    EXPECT_EQ(resp.not_comparable(), 0) << r;
+    std::map<std::string, std::pair<int64_t, int64_t>> totals;
+    for (const auto& t : resp.program_totals()) totals[t.program()] = {t.entered(), t.left()};
+    EXPECT_EQ(totals["BPNT"], (std::pair<int64_t, int64_t>{1, 1})) << r;
+    EXPECT_EQ(totals["PBI_JK"], (std::pair<int64_t, int64_t>{1, 1})) << r;
+    ASSERT_EQ(resp.movements_size(), 2) << r;
+    for (const auto& m : resp.movements()) {
+      if (m.kk_number() == A.kk) {
+        EXPECT_EQ(m.delta(), 5);
+        EXPECT_EQ(m.round_after(), "2026-Q4");
+      } else {
+        EXPECT_EQ(m.kk_number(), B.kk);
+        EXPECT_EQ(m.delta(), -3);
+      }
+    }
+    CtlResult h = Ctl({"movements", "--region", "52", "--from", before_reassessment, "--to", WibDate(),
+                       "--include-unchanged"});
+    ASSERT_EQ(h.exit_code, 0) << h;
+    EXPECT_THAT(h.out, HasSubstr("6 families in 52: moved up 1, moved down 1, unchanged 4, not comparable 0")) << h;
+    EXPECT_THAT(h.out, ::testing::ContainsRegex(A.kk + " +52\\.71\\.01\\.1001 +2 +7 +\\+5 +2026-Q3->2026-Q4 +"
+                                                "BPNT left \\(Rp2\\.400\\.000\\); PBI_JK left \\(Rp1\\.008\\.000\\)"))
+        << h;
+    EXPECT_THAT(h.out, ::testing::ContainsRegex(B.kk + " +52\\.71\\.01\\.1001 +6 +3 +-3 +2026-Q3->2026-Q4 +"
+                                                "BPNT entered \\(Rp2\\.400\\.000\\)"))
+        << h;
+    EXPECT_EQ(KkRows(h.out).size(), 6u) << h;
+  }
+  // ... and between the two DTSEN rounds: only A and B were reassessed.
+  {
+    CtlResult r = Ctl({"--json", "movements", "--region", "52", "--from-round", "2026-Q3", "--to-round", "2026-Q4"});
+    ASSERT_EQ(r.exit_code, 0) << r;
+    auto resp = ParseProtoJson<v1::ListDecileMovementsResponse>(r.out);
+    EXPECT_EQ(resp.families(), 6) << r;
+    EXPECT_EQ(resp.moved_up(), 1) << r;
+    EXPECT_EQ(resp.moved_down(), 1) << r;
+    EXPECT_EQ(resp.not_comparable(), 4) << r;
+  }
+
+  // simulate a draft: BPNT up to decile 3 (C leaves), BLT-DD no longer
+  // excluded by BPNT (F, decile 1 without PKH, enters). Nothing appended.
+  CopyRuleSet(rules_dir, dir_.Sub("draft"), "2026.2", [](const std::string& file, std::string text) {
+    if (file == "bpnt.textproto") return ReplaceOnce(text, "max_decile: 4", "max_decile: 3");
+    if (file == "blt_dd.textproto") return ReplaceOnce(text, "excluded_if_eligible_for: \"BPNT\"\n", "");
+    return text;
+  });
+  const std::string draft = dir_.Sub("draft/2026.2");
+  v1::SimulateResponse sim;
+  {
+    CtlResult r = Ctl({"--json", "simulate", draft, "--region", "52"});
+    ASSERT_EQ(r.exit_code, 0) << r;
+    sim = ParseProtoJson<v1::SimulateResponse>(r.out);
+    EXPECT_EQ(sim.current_version(), "2026.1");
+    EXPECT_EQ(sim.families(), 6);
+    EXPECT_EQ(sim.entering_total(), 1) << r;
+    EXPECT_EQ(sim.leaving_total(), 1) << r;
+    ASSERT_EQ(sim.entering_size(), 1) << r;
+    ASSERT_EQ(sim.leaving_size(), 1) << r;
+    EXPECT_EQ(sim.entering(0).kk_number(), F.kk);
+    EXPECT_EQ(sim.entering(0).program(), "BLT_DD");
+    EXPECT_EQ(sim.entering(0).yearly_amount_after(), 3'600'000);
+    EXPECT_EQ(sim.leaving(0).kk_number(), C.kk);
+    EXPECT_EQ(sim.leaving(0).program(), "BPNT");
+    EXPECT_EQ(sim.amount_changed_total(), 0);
+
+    CtlResult h = Ctl({"simulate", draft, "--region", "52", "--depth", "3", "--max-families", "1"});
+    ASSERT_EQ(h.exit_code, 0) << h;
+    EXPECT_THAT(h.out, HasSubstr("simulation of draft 2026.2")) << h;
+    EXPECT_THAT(h.out, HasSubstr("against 2026.1 in force, 6 families in 52")) << h;
+    EXPECT_THAT(h.out, ::testing::ContainsRegex("BPNT +all +5 +4 +0 +1 +Rp12\\.000\\.000 +Rp9\\.600\\.000 +"
+                                                "-Rp2\\.400\\.000"))
+        << h;
+    EXPECT_THAT(h.out, ::testing::ContainsRegex("BLT_DD +52\\.71\\.01 +0 +1 +1 +0 +Rp0 +Rp3\\.600\\.000 +"
+                                                "\\+Rp3\\.600\\.000"))
+        << h;
+    EXPECT_THAT(h.out, ::testing::ContainsRegex(F.kk + " +52\\.71\\.01\\.1001 +BLT_DD +- +Rp3\\.600\\.000")) << h;
+    EXPECT_THAT(h.out, HasSubstr("nothing was appended")) << h;
+  }
+  // The rules and the beneficiaries are as they were.
+  std::map<std::string, v1::ListBeneficiariesResponse> before;
+  for (const auto& row : sim.rows()) {
+    if (!row.region().empty()) continue;
+    before[row.program()] = Beneficiaries(row.program());
+    EXPECT_EQ(before[row.program()].total_families(), row.families_before()) << row.program();
+    EXPECT_EQ(before[row.program()].total_yearly_amount(), row.yearly_cost_before()) << row.program();
+  }
+  ASSERT_EQ(before.size(), 4u);
+  {
+    CtlResult list = Ctl({"--json", "rules", "list"});
+    ASSERT_EQ(list.exit_code, 0) << list;
+    EXPECT_EQ(ParseProtoJson<v1::ListRuleSetsResponse>(list.out).rule_sets_size(), 1) << list;
+  }
+
+  // Publish the draft from today: the beneficiaries move by exactly the
+  // simulated delta.
+  {
+    CtlResult r = Ctl({"rules", "publish", draft, "--effective-from", WibDate(), "--actor", "e2e"});
+    ASSERT_EQ(r.exit_code, 0) << r;
+    EXPECT_THAT(r.out, HasSubstr("published rule set 2026.2")) << r;
+    EXPECT_THAT(r.out, HasSubstr("effective from  " + WibDate() + " 00:00 WIB")) << r;
+    EXPECT_THAT(r.out, HasSubstr("jaring.rules.v1[0]@1")) << r;
+    EXPECT_THAT(r.out, HasSubstr("in force now    yes")) << r;
+  }
+  for (const auto& row : sim.rows()) {
+    if (!row.region().empty()) continue;
+    CtlResult r = PollCtl({"--json", "beneficiaries", row.program(), "--region", "52"}, [&](const CtlResult& r) {
+      auto resp = ParseProtoJson<v1::ListBeneficiariesResponse>(r.out);
+      return resp.total_families() == row.families_after() && resp.total_yearly_amount() == row.yearly_cost_after();
+    });
+    auto after = ParseProtoJson<v1::ListBeneficiariesResponse>(r.out);
+    EXPECT_EQ(after.total_families() - before[row.program()].total_families(), row.entering() - row.leaving())
+        << row.program();
+    EXPECT_EQ(after.total_yearly_amount() - before[row.program()].total_yearly_amount(), row.yearly_cost_delta())
+        << row.program();
+  }
+  EXPECT_EQ(Kks(Beneficiaries("BLT_DD")), std::set<std::string>{F.kk});
+  EXPECT_EQ(Kks(Beneficiaries("BPNT")), (std::set<std::string>{B.kk, D.kk, E.kk, F.kk}));
+  {
+    CtlResult list = Ctl({"--json", "rules", "list"});
+    ASSERT_EQ(list.exit_code, 0) << list;
+    auto resp = ParseProtoJson<v1::ListRuleSetsResponse>(list.out);
+    ASSERT_EQ(resp.rule_sets_size(), 2) << list;
+    EXPECT_FALSE(resp.rule_sets(0).in_force());
+    EXPECT_TRUE(resp.rule_sets(1).in_force());
+    EXPECT_EQ(resp.evaluating_version(), "2026.2");
+    CtlResult d = Ctl({"decisions", C.kk, "--program", "BPNT"});
+    ASSERT_EQ(d.exit_code, 0) << d;
+    EXPECT_THAT(d.out, ::testing::ContainsRegex("BPNT +2 +no +Rp0 +RULE_SET +2026\\.2 +Desil 4 di atas batas 3")) << d;
+  }
+}
+
 TEST(JaringctlE2eNoServerTest, UnreachableTargetExits3WithAHint) {
   TempDir dir_;
   const std::string target = "127.0.0.1:" + std::to_string(ClosedPort());
@@ -630,6 +1144,19 @@ TEST(JaringctlE2eNoServerTest, BadArgumentsExit2) {
       {"synth", "--families", "0", "--out", dir_.Sub("x")},  // not a positive number
       {"synth", "--regions", "99.99", "--out", dir_.Sub("y")},  // unknown region
       {"death", "--kk", "5271010101200999", "--nik", "5271010101200001", "--date", "kemarin"},  // bad date
+      {"rules"},                                                                 // missing subcommand
+      {"rules", "publish", dir_.Sub("no-such-rules")},                           // nothing to load
+      {"decision", "5271010101200999"},                                          // missing PROGRAM
+      {"decision", "5271010101200999", "BPNT", "--as-of", "kemarin"},            // bad date
+      {"explain", "5271010101200999", "BPNT", "--as-known-at", "2026-13-01"},    // bad date
+      {"beneficiaries", "BPNT"},                                                 // --region is required
+      {"beneficiaries", "BPNT", "--region", "52", "--page-size", "5000"},        // out of range
+      {"movements", "--region", "52"},                                           // no dates, no rounds
+      {"movements", "--region", "52", "--from", "2026-01-01"},                   // --to missing
+      {"movements", "--region", "52", "--from", "2026-01-01", "--to", "2026-02-01", "--from-round", "2026-Q1",
+       "--to-round", "2026-Q2"},                                                 // both kinds
+      {"risks", "--region", "52", "--kind", "both"},                             // unknown kind
+      {"simulate", std::string(JARING_RULES_DIR) + "/2026.1", "--depth", "5"},  // depth 1-4
   };
   for (const auto& args : cases) {
     std::vector<std::string> full = {"--target", target_};

@@ -39,8 +39,9 @@ struct EvalContext {
   absl::CivilDay date;
 };
 
-// Compares two decisions on what a family feels: eligible, yearly amount,
-// the components (kind, member, amount) and the primary reason.
+// Compares two decisions on what a family feels: eligible, yearly amount
+// and the components (kind, member, amount). Not the reasons: a family
+// outside a program for another reason is still outside it.
 bool SameOutcome(const v1::Decision& a, const v1::Decision& b);
 
 // The decision an outcome comparison sees for a program that is not in the

@@ -169,6 +169,10 @@ absl::StatusOr<v1::PublishRuleSetResponse> EligibilityServiceImpl::PublishRuleSe
     resp.set_content_hash(hash);
     resp.set_offset(p->offset);
     resp.set_deduplicated(true);
+    resp.set_version(p->rules.version());
+    const int64_t now_ms = absl::ToUnixMillis(clock_->Now());
+    const auto in_force = RuleSetInForce(published, now_ms, now_ms);
+    resp.set_in_force(in_force == p);
     return resp;
   }
 
@@ -192,6 +196,14 @@ absl::StatusOr<v1::PublishRuleSetResponse> EligibilityServiceImpl::PublishRuleSe
   v1::PublishRuleSetResponse resp;
   resp.set_content_hash(hash);
   resp.set_offset(pos[0].offset);
+  resp.set_version(r.rule_set().version());
+  JARING_ASSIGN_OR_RETURN(auto after, Published());
+  const int64_t now_ms = absl::ToUnixMillis(clock_->Now());
+  const auto in_force = RuleSetInForce(after, now_ms, now_ms);
+  resp.set_in_force(in_force != nullptr && in_force->hash == hash);
+  if (!resp.in_force() && in_force != nullptr && events::ToMillis(r.rule_set().effective_from()) <= now_ms) {
+    resp.set_superseded_by(in_force->rules.version());
+  }
   return resp;
 }
 
@@ -277,7 +289,8 @@ absl::StatusOr<v1::GetDecisionResponse> EligibilityServiceImpl::GetDecision(cons
     if (!e.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
       return absl::DataLossError(absl::StrCat("corrupt decision of ", r.kk_number()));
     }
-    if (events::ToMillis(e.recorded_at()) <= known_ms) recorded = std::move(e);
+    // The decision on record on as_of, as known at as_known_at.
+    if (events::ToMillis(e.recorded_at()) <= std::min(as_of_ms, known_ms)) recorded = std::move(e);
   }
   JARING_RETURN_IF_ERROR(RocksError(it->status()));
   if (recorded) {
@@ -439,7 +452,11 @@ absl::StatusOr<v1::ListDecileMovementsResponse> EligibilityServiceImpl::ListDeci
         m.set_delta(da != 0 && db_ != 0 ? db_ - da : 0);
         if (a.family) m.set_round_before(a.family->latest_assessment().round());
         if (b.family) m.set_round_after(b.family->latest_assessment().round());
-        const std::vector<v1::Decision> before = eval(a), after = eval(b);
+        // Without an assessment at one end, the family is not comparable:
+        // its programs at that end say nothing about the movement.
+        const bool comparable = da != 0 && db_ != 0;
+        const std::vector<v1::Decision> before = comparable ? eval(a) : std::vector<v1::Decision>{};
+        const std::vector<v1::Decision> after = comparable ? eval(b) : std::vector<v1::Decision>{};
         std::set<std::string> programs;
         for (const auto& d : before) programs.insert(d.program());
         for (const auto& d : after) programs.insert(d.program());

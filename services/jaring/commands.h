@@ -16,8 +16,8 @@ struct ServeFlags {
   std::string listen = "127.0.0.1:7700";
   // Kafka bootstrap list; empty means the embedded log.
   std::string kafka;
-  // Which services to serve: "population", "eligibility", or "all" (the
-  // default). More services join as they are built.
+  // Which services to serve: "population", "eligibility", "ledger", or
+  // "all" (the default). More services join as they are built.
   std::vector<std::string> services;
 };
 

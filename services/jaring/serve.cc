@@ -14,6 +14,7 @@
 #include "libs/events/topics.h"
 #include "services/jaring/commands.h"
 #include "services/eligibility/service.h"
+#include "services/ledger/service.h"
 #include "services/population/service.h"
 
 namespace jaring::server {
@@ -97,11 +98,20 @@ absl::Status Serve(const ServeFlags& flags) {
                 (stores / "eligibility").c_str(), ctx.rules ? ctx.rules->rules.version().c_str() : "none yet");
   }
 
+  std::unique_ptr<ledger_service::LedgerServiceImpl> ledger;
+  if (wanted("ledger")) {
+    JARING_ASSIGN_OR_RETURN(ledger, ledger_service::LedgerServiceImpl::Create(
+                                        log.get(), {.store_dir = (stores / "ledger").string()}));
+    std::printf("ledger:         %lld events applied at start, store %s\n",
+                static_cast<long long>(ledger->projection().stats().events_applied), (stores / "ledger").c_str());
+  }
+
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   if (population) builder.RegisterService(population.get());
   if (eligibility) builder.RegisterService(eligibility.get());
+  if (ledger) builder.RegisterService(ledger.get());
   int port = 0;
   builder.AddListeningPort(flags.listen, grpc::InsecureServerCredentials(), &port);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();

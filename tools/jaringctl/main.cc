@@ -6,10 +6,12 @@
 // 3 the service is unreachable.
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <string>
 
 #include "CLI/CLI.hpp"
 #include "tools/jaringctl/client.h"
+#include "tools/jaringctl/eligibility_commands.h"
 #include "tools/jaringctl/population_commands.h"
 
 namespace {
@@ -37,7 +39,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.fallthrough();
   app.footer(
-      "Dates are calendar days in WIB (YYYY-MM-DD) or RFC 3339 times. NIKs are masked in human output;\n"
+      "Dates are calendar days in WIB (YYYY-MM-DD, 00:00) or RFC 3339 times; the eligibility commands read a\n"
+      "bare date as the END of that day for --as-of, --as-known-at and --to. NIKs are masked in human output;\n"
       "--json prints the service's response as proto JSON.\n"
       "Exit codes: 0 ok, 1 service error, 2 bad arguments, 3 service unreachable.");
 
@@ -201,6 +204,9 @@ int main(int argc, char** argv) {
   rep_cmd->add_option("file", rep.file, "events.jsonl")->required()->check(CLI::ExistingFile);
   rep_cmd->add_flag("--keep-going", rep.keep_going, "Continue after a refused command");
 
+  // rules publish|list, decision, explain, decisions, beneficiaries, movements, risks, simulate.
+  EligibilityCommands eligibility(app);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -226,5 +232,6 @@ int main(int argc, char** argv) {
   if (*imp_cmd) return RunImport(g, imp);
   if (*syn_cmd) return RunSynth(g, syn);
   if (*rep_cmd) return RunReplay(g, rep);
+  if (std::optional<int> code = eligibility.Run(g)) return *code;
   return kExitBadArguments;
 }

@@ -3,6 +3,9 @@
 //
 //   jaring-bench replay [--events N] [--families F] [--json]
 //   jaring-bench population [--families N] [--months M] [--clients C] [--json]
+//   jaring-bench reeval [--families N] [--seed S] [--rules DIR] [--json]
+//   jaring-bench eligibility [--families N] [--latency-events N] [--json]
+//   jaring-bench ledger [--families N] [--clients C] [--json]
 #include <cstdio>
 #include <filesystem>
 #include <random>
@@ -20,6 +23,9 @@
 #include "tools/bench/family_fold.h"
 #include "tools/bench/raw_limits.h"
 #include "tools/bench/population_bench.h"
+#include "tools/bench/eligibility_bench.h"
+#include "tools/bench/ledger_bench.h"
+#include "tools/bench/reeval_bench.h"
 #include "tools/bench/synthetic.h"
 
 namespace jaring::bench {
@@ -210,8 +216,42 @@ int main(int argc, char** argv) {
   p->add_option("--deadline", pop.command_deadline_s, "Deadline of one life command, seconds")->capture_default_str();
   p->add_option("--dir", pop.dir, "Working directory, must not exist (default: a temporary one, removed)");
   p->add_flag("--json", pop.json, "Print JSON");
+
+  jaring::bench::ReevalFlags reeval;
+  CLI::App* e = app.add_subcommand("reeval", "Re-evaluate every family under a rule set: the reference evaluator, "
+                                             "the compact path in memory and through RocksDB, and raw iteration");
+  e->add_option("--families", reeval.families, "Families to generate and re-evaluate")->capture_default_str();
+  e->add_option("--reference-families", reeval.reference_families,
+                "Families the reference evaluator runs over (the first ones)")
+      ->capture_default_str();
+  e->add_option("--seed", reeval.seed, "Generator seed")->capture_default_str();
+  e->add_option("--rules", reeval.rules, "Rule set directory (default: rules/2026.1 of the source tree)");
+  e->add_option("--dir", reeval.dir, "Working directory, must not exist (default: a temporary one, removed)");
+  e->add_flag("--json", reeval.json, "Print JSON");
+
+  jaring::bench::EligibilityBenchFlags elig;
+  CLI::App* el = app.add_subcommand("eligibility", "The eligibility service in process: catch-up, full "
+                                                   "re-evaluations through the engine, event-to-decision delay");
+  el->add_option("--families", elig.families, "Synthetic families")->capture_default_str();
+  el->add_option("--latency-events", elig.latency_events, "Reassessments timed one at a time")->capture_default_str();
+  el->add_option("--seed", elig.seed, "Generator seed")->capture_default_str();
+  el->add_option("--rules", elig.rules, "Rule set directory (default: rules/2026.1 of the source tree)");
+  el->add_option("--dir", elig.dir, "Working directory, must not exist (default: a temporary one, removed)");
+  el->add_flag("--json", elig.json, "Print JSON");
+
+  jaring::bench::LedgerBenchFlags ledger;
+  CLI::App* lg = app.add_subcommand("ledger", "The ledger in process: small commands with group commit, and a whole "
+                                              "cycle (open, export, statement, close) for every family");
+  lg->add_option("--families", ledger.families, "Families in the cycle")->capture_default_str();
+  lg->add_option("--clients", ledger.clients, "Threads sending small commands")->capture_default_str();
+  lg->add_option("--commands", ledger.commands, "Small commands per thread")->capture_default_str();
+  lg->add_option("--dir", ledger.dir, "Working directory, must not exist (default: a temporary one, removed)");
+  lg->add_flag("--json", ledger.json, "Print JSON");
   CLI11_PARSE(app, argc, argv);
   if (*r) return jaring::bench::Replay(replay);
   if (*p) return jaring::bench::PopulationBench(pop);
+  if (*e) return jaring::bench::ReevalBench(reeval);
+  if (*el) return jaring::bench::EligibilityBench(elig);
+  if (*lg) return jaring::bench::LedgerBench(ledger);
   return 0;
 }

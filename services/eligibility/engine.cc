@@ -12,7 +12,9 @@
 #include "libs/base/strings.h"
 #include "libs/events/envelope.h"
 #include "libs/events/topics.h"
+#include "libs/rules/compact.h"
 #include "libs/rules/evaluate.h"
+#include "services/eligibility/outcome.h"
 #include "rocksdb/db.h"
 #include "rocksdb/write_batch.h"
 
@@ -58,18 +60,7 @@ std::string DateString(absl::CivilDay d) { return absl::FormatCivilTime(d); }
 
 }  // namespace
 
-bool SameOutcome(const v1::Decision& a, const v1::Decision& b) {
-  if (a.eligible() != b.eligible() || a.yearly_amount() != b.yearly_amount()) return false;
-  if (a.components_size() != b.components_size()) return false;
-  for (int i = 0; i < a.components_size(); ++i) {
-    const v1::ComponentAward& x = a.components(i);
-    const v1::ComponentAward& y = b.components(i);
-    if (x.kind() != y.kind() || x.member_nik() != y.member_nik() || x.yearly_amount() != y.yearly_amount()) {
-      return false;
-    }
-  }
-  return true;
-}
+bool SameOutcome(const v1::Decision& a, const v1::Decision& b) { return Digest(a) == Digest(b); }
 
 v1::Decision ProgramEnded(const v1::Decision& recorded, const PublishedRules& rules, absl::CivilDay date) {
   v1::Decision d;
@@ -120,6 +111,15 @@ absl::StatusOr<std::vector<std::shared_ptr<const PublishedRules>>> Engine::Publi
     rules_loaded_next_ = rules_next;
   }
   return published_;
+}
+
+absl::StatusOr<std::shared_ptr<const rules::CompiledRules>> Engine::Compiled(const PublishedRules& rules) {
+  if (compiled_ == nullptr || compiled_offset_ != rules.offset) {
+    JARING_ASSIGN_OR_RETURN(rules::CompiledRules c, rules::CompiledRules::Compile(rules.rules));
+    compiled_ = std::make_shared<const rules::CompiledRules>(std::move(c));
+    compiled_offset_ = rules.offset;
+  }
+  return compiled_;
 }
 
 absl::StatusOr<EvalContext> Engine::CurrentContext() {
@@ -296,12 +296,43 @@ absl::StatusOr<int64_t> Engine::Step() {
         forget.Delete(it->key());
       }
       JARING_RETURN_IF_ERROR(RocksError(it->status()));
-      for (it->Seek("f/"); it->Valid() && it->key().starts_with("f/"); it->Next()) {
-        const std::string kk = it->key().ToString().substr(2);
+      // One pass over k/: the compact evaluator finds the families whose
+      // outcome differs from what is recorded; only those take the slow
+      // path that builds the decisions.
+      JARING_ASSIGN_OR_RETURN(std::shared_ptr<const rules::CompiledRules> compiled, Compiled(*ctx.rules));
+      const int year = static_cast<int>(ctx.date.year());
+      FamilyRecord record;
+      rules::CompactFamilyView view;
+      rules::Outcome outcome;
+      std::string digest;
+      const std::string compact_prefix(keys::kCompactPrefix);
+      for (it->Seek(compact_prefix); it->Valid() && it->key().starts_with(compact_prefix); it->Next()) {
+        ++evaluated;
+        if (!ParseFamilyRecord(it->value().ToStringView(), &record)) {
+          return absl::DataLossError(absl::StrCat("corrupt ", it->key().ToString()));
+        }
+        if (record.family.empty()) continue;  // decisions read before the family's events
+        if (!view.Parse(record.family)) return absl::DataLossError(absl::StrCat("corrupt ", it->key().ToString()));
+        compiled->Evaluate(view, ctx.date, &outcome);
+        bool differs = false;
+        for (const rules::ProgramOutcome& p : outcome.programs) {
+          Digest(outcome, p, year, &digest);
+          if (digest != record.DigestOf(outcome.program_id(p))) {
+            differs = true;
+            break;
+          }
+        }
+        for (size_t i = 0; !differs && i < record.digests.size(); ++i) {
+          const std::string_view program = record.digests[i].first;
+          const bool in_rules = std::any_of(outcome.programs.begin(), outcome.programs.end(),
+                                            [&](const rules::ProgramOutcome& p) { return outcome.program_id(p) == program; });
+          differs = !in_rules && record.digests[i].second != kNotEligibleDigest;
+        }
+        const std::string kk(it->key().ToStringView().substr(compact_prefix.size()));
+        if (!differs && !changed.contains(kk)) continue;
         JARING_RETURN_IF_ERROR(EvaluateFamily(snapshot.get(), kk, ctx,
                                               changed.contains(kk) ? v1::EVALUATION_TRIGGER_POPULATION_EVENT : trigger,
                                               pending));
-        ++evaluated;
         if (pending.records.size() >= kFlushRecords) JARING_RETURN_IF_ERROR(Flush(pending));
       }
       JARING_RETURN_IF_ERROR(RocksError(it->status()));

@@ -29,6 +29,7 @@
 #include "libs/base/clock.h"
 #include "libs/eventlog/eventlog.h"
 #include "libs/projection/projection.h"
+#include "libs/rules/compact.h"
 #include "services/eligibility/store.h"
 
 namespace jaring::eligibility {
@@ -39,8 +40,9 @@ struct EvalContext {
   absl::CivilDay date;
 };
 
-// Compares two decisions on what a family feels: eligible, yearly amount
-// and the components (kind, member, amount). Not the reasons: a family
+// Compares two decisions on what a family feels: eligible, and when
+// eligible the yearly amount, the year of the stages and the components
+// (kind, member, amount): Digest() in outcome.h. Not the reasons: a family
 // outside a program for another reason is still outside it.
 bool SameOutcome(const v1::Decision& a, const v1::Decision& b);
 
@@ -91,6 +93,8 @@ class Engine {
   absl::Status EvaluateFamily(const rocksdb::Snapshot* snapshot, const std::string& kk, const EvalContext& ctx,
                               v1::EvaluationTrigger trigger, Pending& out);
   absl::Status Flush(Pending& pending);
+  // The compact form of `rules` (cached for the last rule set used).
+  absl::StatusOr<std::shared_ptr<const rules::CompiledRules>> Compiled(const PublishedRules& rules);
 
   eventlog::EventLog* const log_;
   projection::Projection* const projection_;
@@ -100,6 +104,8 @@ class Engine {
   absl::Mutex step_mu_;  // one step at a time
   int64_t rules_loaded_next_ = -1;
   std::vector<std::shared_ptr<const PublishedRules>> published_;
+  std::shared_ptr<const rules::CompiledRules> compiled_;
+  int64_t compiled_offset_ = -1;
 
   mutable absl::Mutex mu_;
   absl::Status status_ ABSL_GUARDED_BY(mu_);

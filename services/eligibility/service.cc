@@ -13,7 +13,9 @@
 #include "libs/base/strings.h"
 #include "libs/events/envelope.h"
 #include "libs/events/topics.h"
+#include "libs/rules/compact.h"
 #include "libs/rules/evaluate.h"
+#include "services/eligibility/outcome.h"
 #include "rocksdb/db.h"
 
 namespace jaring::eligibility {
@@ -606,38 +608,55 @@ absl::StatusOr<v1::SimulateResponse> EligibilityServiceImpl::Simulate(const v1::
     int64_t before = 0, after = 0, entering = 0, leaving = 0, cost_before = 0, cost_after = 0;
   };
   std::map<std::pair<std::string, std::string>, Row> rows;
+  // Both rule sets through the compact evaluator (held to the reference
+  // by libs/rules/compact_test.cc), in one pass over the k/ records.
+  JARING_ASSIGN_OR_RETURN(rules::CompiledRules draft_compiled, rules::CompiledRules::Compile(r.draft()));
+  std::optional<rules::CompiledRules> current_compiled;
+  if (current) {
+    JARING_ASSIGN_OR_RETURN(rules::CompiledRules c, rules::CompiledRules::Compile(current->rules));
+    current_compiled = std::move(c);
+  }
   rocksdb::DB* db = projection_->db();
   std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions()));
-  const std::string start = r.region_prefix().empty() ? "f/" : keys::RegionPrefix(r.region_prefix());
-  v1::Family family;
+  const bool by_region = !r.region_prefix().empty();
+  const std::string start = by_region ? keys::RegionPrefix(r.region_prefix()) : std::string(keys::kCompactPrefix);
   std::string value;
+  FamilyRecord record;
+  rules::CompactFamilyView view;
+  rules::Outcome before, after;
   for (it->Seek(start); it->Valid() && it->key().starts_with(start); it->Next()) {
-    if (r.region_prefix().empty()) {
-      if (!family.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
-        return absl::DataLossError("corrupt family");
-      }
-    } else {
+    if (by_region) {
       const std::string_view key = it->key().ToStringView();
-      const std::string_view kk = key.substr(key.rfind('/') + 1);
-      rocksdb::Status s = db->Get(rocksdb::ReadOptions(), keys::Family(kk), &value);
+      rocksdb::Status s = db->Get(rocksdb::ReadOptions(), keys::Compact(key.substr(key.rfind('/') + 1)), &value);
       JARING_RETURN_IF_ERROR(RocksError(s));
-      if (!s.ok() || !family.ParseFromString(value)) return absl::DataLossError("corrupt family");
+      if (!s.ok()) return absl::DataLossError("family without its compact record");
+    } else {
+      value.assign(it->value().data(), it->value().size());
     }
+    if (!ParseFamilyRecord(value, &record)) return absl::DataLossError("corrupt compact record");
+    if (record.family.empty()) continue;
+    if (!view.Parse(record.family)) return absl::DataLossError("corrupt compact family");
     resp.set_families(resp.families() + 1);
-    const std::vector<v1::Decision> before =
-        current ? EvaluateWith(family, *current, date, false) : std::vector<v1::Decision>{};
-    const std::vector<v1::Decision> after = EvaluateWith(family, draft, date, false);
-    std::set<std::string> programs;
-    for (const auto& d : before) programs.insert(d.program());
-    for (const auto& d : after) programs.insert(d.program());
-    const std::string region = RegionAtDepth(family.region_code(), depth);
-    for (const std::string& p : programs) {
-      const v1::Decision* x = FindDecision(before, p);
-      const v1::Decision* y = FindDecision(after, p);
-      const bool ex = x && x->eligible(), ey = y && y->eligible();
-      const int64_t ax = ex ? x->yearly_amount() : 0, ay = ey ? y->yearly_amount() : 0;
+    before.Clear();
+    if (current_compiled) current_compiled->Evaluate(view, date, &before);
+    draft_compiled.Evaluate(view, date, &after);
+    auto find = [](const rules::Outcome& o, std::string_view program) -> const rules::ProgramOutcome* {
+      for (const auto& p : o.programs) {
+        if (o.program_id(p) == program) return &p;
+      }
+      return nullptr;
+    };
+    std::set<std::string_view> programs;
+    for (const auto& p : before.programs) programs.insert(before.program_id(p));
+    for (const auto& p : after.programs) programs.insert(after.program_id(p));
+    const std::string region = RegionAtDepth(view.region_code(), depth);
+    for (const std::string_view p : programs) {
+      const rules::ProgramOutcome* x = find(before, p);
+      const rules::ProgramOutcome* y = find(after, p);
+      const bool ex = x && x->eligible, ey = y && y->eligible;
+      const int64_t ax = ex ? x->yearly_amount : 0, ay = ey ? y->yearly_amount : 0;
       for (const std::string& reg : {region, std::string()}) {
-        Row& row = rows[{p, reg}];
+        Row& row = rows[{std::string(p), reg}];
         row.before += ex;
         row.after += ey;
         row.entering += !ex && ey;
@@ -651,9 +670,9 @@ absl::StatusOr<v1::SimulateResponse> EligibilityServiceImpl::Simulate(const v1::
         continue;
       }
       v1::SimulatedChange c;
-      c.set_kk_number(family.kk_number());
-      c.set_region_code(family.region_code());
-      c.set_program(p);
+      c.set_kk_number(std::string(view.kk_number()));
+      c.set_region_code(std::string(view.region_code()));
+      c.set_program(std::string(p));
       c.set_eligible_before(ex);
       c.set_eligible_after(ey);
       c.set_yearly_amount_before(ax);

@@ -11,12 +11,15 @@
 #include "libs/events/envelope.h"
 #include "libs/events/topics.h"
 #include "libs/family/fold.h"
+#include "libs/rules/compact.h"
+#include "services/eligibility/outcome.h"
 #include "rocksdb/db.h"
 
 namespace jaring::eligibility {
 
 namespace keys {
 std::string Family(std::string_view kk) { return absl::StrCat("f/", Av(kk)); }
+std::string Compact(std::string_view kk) { return absl::StrCat("k/", Av(kk)); }
 std::string Position(std::string_view kk) { return absl::StrCat("p/", Av(kk)); }
 std::string HistoryPrefix(std::string_view kk) { return absl::StrCat("h/", Av(kk), "/"); }
 std::string History(std::string_view kk, int32_t partition, int64_t offset) {
@@ -141,6 +144,14 @@ absl::Status EligibilityApplier::ApplyPopulation(const projection::Event& event,
   // corrections of it.
   batch.Put(keys::EventSeen(e.event_id()), history_key);
   batch.Put(keys::Position(kk), EncodePosition({partition, offset}));
+  {
+    // The compact family, keeping the recorded digests.
+    const std::string key = keys::Compact(kk);
+    JARING_ASSIGN_OR_RETURN(std::optional<std::string> old, batch.Get(key));
+    FamilyRecord record;
+    if (old.has_value() && !ParseFamilyRecord(*old, &record)) return absl::DataLossError(absl::StrCat("corrupt ", key));
+    batch.Put(key, EncodeFamilyRecord(rules::EncodeCompactFamily(*family), record.digests));
+  }
   batch.Put(keys::Change(partition, offset), kk);
   if (region_before != family->region_code()) {
     if (!region_before.empty()) batch.Delete(keys::Region(region_before, kk));
@@ -165,6 +176,23 @@ absl::Status EligibilityApplier::ApplyDecision(const projection::Event& event, p
   }
   batch.Put(current_key, event.record.value);
   batch.Put(keys::Version(d.kk_number(), d.program(), d.version()), event.record.value);
+  {
+    // The recorded digest, keeping the compact family.
+    const std::string key = keys::Compact(d.kk_number());
+    JARING_ASSIGN_OR_RETURN(std::optional<std::string> old, batch.Get(key));
+    FamilyRecord record;
+    if (old.has_value() && !ParseFamilyRecord(*old, &record)) return absl::DataLossError(absl::StrCat("corrupt ", key));
+    const std::string digest = Digest(d);
+    bool replaced = false;
+    for (auto& [program, dg] : record.digests) {
+      if (program == d.program()) {
+        dg = digest;
+        replaced = true;
+      }
+    }
+    if (!replaced) record.digests.emplace_back(d.program(), digest);
+    batch.Put(key, EncodeFamilyRecord(record.family, record.digests));
+  }
   if (d.eligible()) {
     v1::Beneficiary ben;
     ben.set_kk_number(d.kk_number());

@@ -7,6 +7,9 @@
 //
 // Key layout (docs/formats/eligibility-store.md):
 //   f/<kk>                          v1::Family, folded
+//   k/<kk>                          the family for the compact evaluator and
+//                                   the digests of its recorded decisions
+//                                   (outcome.h)
 //   p/<kk>                          position of the family's last event:
 //                                   BE32 partition, BE64 offset
 //   h/<kk>/<BE32 p><BE64 o>         the family's population envelopes (as-of)
@@ -48,6 +51,8 @@ namespace jaring::eligibility {
 
 namespace keys {
 std::string Family(std::string_view kk);
+inline constexpr std::string_view kCompactPrefix = "k/";
+std::string Compact(std::string_view kk);
 std::string Position(std::string_view kk);
 std::string HistoryPrefix(std::string_view kk);
 std::string History(std::string_view kk, int32_t partition, int64_t offset);

@@ -395,8 +395,10 @@ void Engine::Start(absl::Duration interval) {
       status_ = appended.status();
       if (stop_) return;
       if (appended.ok() && *appended > 0) continue;
-      auto wake = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return stop_ || nudged_; };
-      mu_.AwaitWithTimeout(absl::Condition(&wake), interval);
+      const absl::Time deadline = absl::Now() + interval;
+      while (!stop_ && !nudged_) {
+        if (wake_.WaitWithDeadline(&mu_, deadline)) break;  // the interval passed
+      }
       if (stop_) return;
     }
   });
@@ -405,12 +407,14 @@ void Engine::Start(absl::Duration interval) {
 void Engine::Nudge() {
   absl::MutexLock l(&mu_);
   nudged_ = true;
+  wake_.Signal();
 }
 
 void Engine::Stop() {
   {
     absl::MutexLock l(&mu_);
     stop_ = true;
+    wake_.Signal();
   }
   if (thread_.joinable()) thread_.join();
 }

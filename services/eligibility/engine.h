@@ -112,6 +112,7 @@ class Engine {
   EngineStats stats_ ABSL_GUARDED_BY(mu_);
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   bool nudged_ ABSL_GUARDED_BY(mu_) = false;
+  absl::CondVar wake_;
   std::thread thread_;
 };
 

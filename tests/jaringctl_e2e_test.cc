@@ -3,7 +3,9 @@
 // (twice: idempotent) -> replay-commands -> findings (= ground truth) ->
 // queries with masked NIKs, error paths and exit codes, an import of a CSV
 // with malformed rows. The server's stdout and stderr over the whole run must
-// not hold a full NIK.
+// not hold a full NIK. Further tests drive the eligibility commands (rules,
+// decisions, movements, simulate) and the ledger commands (budget, cycle,
+// statement, accounts, proofs, verify-ledger) the same way.
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -32,6 +34,7 @@
 
 #include "google/protobuf/util/json_util.h"
 #include "jaring/v1/eligibility_service.pb.h"
+#include "jaring/v1/ledger_service.pb.h"
 #include "jaring/v1/population_service.pb.h"
 #include "libs/testing/temp_dir.h"
 #include "tools/synth/csv.h"
@@ -1121,6 +1124,449 @@ TEST_F(JaringctlEligibilityE2eTest, PublishDecideExplainMoveSimulateAndPublishAD
   }
 }
 
+// --- Ledger ------------------------------------------------------------------
+
+// The lines of a CSV file of ours (the channel files: "\r\n" line ends, no
+// quoted fields in these tests), each split at its commas; the header first.
+std::vector<std::vector<std::string>> CsvRows(const std::string& text) {
+  std::vector<std::vector<std::string>> rows;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty()) continue;
+    EXPECT_EQ(line.find('"'), std::string::npos) << line;
+    std::vector<std::string> fields;
+    std::string field;
+    std::istringstream fin(line);
+    while (std::getline(fin, field, ',')) fields.push_back(field);
+    if (line.back() == ',') fields.push_back("");
+    rows.push_back(fields);
+  }
+  return rows;
+}
+
+// A statement in the channel's format (libs/ledger/README.md, "Channel
+// statement"): the header, then `lines` as they are, "\r\n" line ends.
+std::string Statement(const std::vector<std::string>& lines) {
+  std::string out = "reference,status,amount,channel_reference,settled_on\r\n";
+  for (const auto& l : lines) out += l + "\r\n";
+  return out;
+}
+
+// The value after "<label> " on a line of `out` (up to the end of the word).
+std::string Word(const std::string& out, const std::string& label) {
+  std::smatch m;
+  if (!std::regex_search(out, m, std::regex(label + R"(\s+(\S+))"))) return "";
+  return m[1];
+}
+
+using JaringctlLedgerE2eTest = JaringctlEligibilityE2eTest;
+
+// Budget, cycle, channel files, reconciliation, closing, proofs and the
+// journal check, all through jaringctl: six families of Mataram, five of
+// them BPNT beneficiaries (Rp400.000 for the two months 11/12).
+TEST_F(JaringctlLedgerE2eTest, BudgetCycleStatementCloseProofAndVerify) {
+  const std::vector<EligibilityFamily> families = {
+      {"5271011503210001", 1, {"5271011506800011"}}, {"5271011503210002", 1, {"5271014302820012"}},
+      {"5271011503210003", 2, {"5271012007790013"}}, {"5271011503210004", 3, {"5271014511850014"}},
+      {"5271011503210005", 4, {"5271011204850015"}}, {"5271011503210006", 6, {"5271011001750016"}},
+  };
+  const std::vector<std::vector<std::string>> people = {
+      {"Lalu Ahmad", "L", "1980-06-15"},   {"Baiq Nur", "P", "1982-02-03"},    {"Ketut Arsa", "L", "1979-07-20"},
+      {"Siti Rahmah", "P", "1985-11-05"},  {"Muhammad Zaini", "L", "1985-04-12"}, {"Made Wirawan", "L", "1975-01-10"},
+  };
+  std::set<std::string> all_niks;
+  std::string csv = std::string(synth::kCsvHeader) + "\n";
+  for (size_t i = 0; i < families.size(); ++i) {
+    const EligibilityFamily& f = families[i];
+    all_niks.insert(f.niks[0]);
+    csv += f.kk + ",52.71.01.1001,Jl. Pejanggik " + f.kk.substr(15) + "," + f.niks[0] + "," + people[i][0] + "," +
+           people[i][1] + "," + people[i][2] + ",KEPALA_KELUARGA,,TIDAK,TIDAK_SEKOLAH,N,N,,2020-03-15,\n";
+  }
+  WriteFile(dir_.Sub("families.csv"), csv);
+  {
+    CtlResult r = Ctl({"import", dir_.Sub("families.csv")});
+    ASSERT_EQ(r.exit_code, 0) << r;
+    auto s = ParseImportSummary(r.out);
+    ASSERT_TRUE(s.has_value()) << r;
+    ASSERT_EQ(s->imported, 6) << r;
+  }
+  for (const auto& f : families) {
+    CtlResult r = Ctl({"assess", "--kk", f.kk, "--round", "2026-Q3", "--decile", std::to_string(f.decile)});
+    ASSERT_EQ(r.exit_code, 0) << r;
+  }
+  {
+    CtlResult r = Ctl({"rules", "publish", std::string(JARING_RULES_DIR) + "/2026.1"});
+    ASSERT_EQ(r.exit_code, 0) << r;
+  }
+  // BPNT pays stages of the decision's year: the last two months of this one.
+  const std::string period = WibDate().substr(0, 4) + "-11/12";
+  PollCtl({"--json", "beneficiaries", "BPNT", "--region", "52.71"}, [](const CtlResult& r) {
+    auto resp = ParseProtoJson<v1::ListBeneficiariesResponse>(r.out);
+    return resp.total_families() == 5 && resp.total_yearly_amount() == 5 * 2'400'000;
+  });
+  // A budget too small for the five families.
+  {
+    CtlResult r = Ctl({"budget", "allocate", "BPNT", "--region", "52.71", "--period", period, "--amount",
+                       "Rp1.500.000"});
+    ASSERT_EQ(r.exit_code, 0) << r;
+    EXPECT_THAT(r.out, HasSubstr("allocated Rp1.500.000 to budget BPNT 52.71 " + period)) << r;
+    EXPECT_THAT(r.out, HasSubstr("available Rp1.500.000")) << r;
+    // The same command again: one allocation.
+    CtlResult again = Ctl({"--json", "budget", "allocate", "BPNT", "--region", "52.71", "--period", period,
+                           "--amount", "1500000"});
+    ASSERT_EQ(again.exit_code, 0) << again;
+    auto resp = ParseProtoJson<v1::AllocateBudgetResponse>(again.out);
+    EXPECT_TRUE(resp.deduplicated()) << again;
+    EXPECT_EQ(resp.available(), 1'500'000) << again;
+  }
+  // A dry run answers even with the budget short: it shows what the cycle
+  // needs (the ledger reads every decision on the log before answering).
+  const std::string shortfall = "jaringctl: FAILED_PRECONDITION: budget budget/BPNT/52.71/" + period +
+                                " has Rp1.500.000 available; the cycle needs Rp2.000.000 for 5 families: short by "
+                                "Rp500.000";
+  {
+    CtlResult r = Ctl({"--json", "cycle", "open", "BPNT", "--period", period, "--region", "52.71", "--cutoff",
+                       "now", "--channel", "bank", "--dry-run"});
+    ASSERT_EQ(r.exit_code, 0) << r;
+    auto resp = ParseProtoJson<v1::OpenCycleResponse>(r.out);
+    EXPECT_EQ(resp.families(), 5) << r;
+    EXPECT_EQ(resp.total_amount(), 2'000'000) << r;
+    EXPECT_EQ(resp.budget_available(), 1'500'000) << r;
+  }
+  // Open it for real: refused, nothing appended.
+  const std::string cutoff = NowRfc3339();
+  const std::vector<std::string> open = {"cycle", "open",     "BPNT", "--period",  period, "--region",
+                                         "52.71", "--cutoff", cutoff, "--channel", "bank"};
+  {
+    CtlResult before = Ctl({"--json", "accounts"});
+    ASSERT_EQ(before.exit_code, 0) << before;
+    CtlResult r = Ctl(open);
+    EXPECT_EQ(r.exit_code, 1) << r;
+    EXPECT_THAT(r.err, HasSubstr(shortfall)) << r;
+    EXPECT_THAT(r.err, HasSubstr("nothing was appended")) << r;
+    CtlResult after = Ctl({"--json", "accounts"});
+    ASSERT_EQ(after.exit_code, 0) << after;
+    EXPECT_EQ(after.out, before.out);
+  }
+  {
+    CtlResult r = Ctl({"budget", "allocate", "BPNT", "--region", "52.71", "--period", period, "--amount", "1.000.000"});
+    ASSERT_EQ(r.exit_code, 0) << r;
+    EXPECT_THAT(r.out, HasSubstr("available Rp2.500.000")) << r;
+  }
+  std::string cycle_id;
+  {
+    CtlResult r = Ctl({"--json", "cycle", "open", "BPNT", "--period", period, "--region", "52.71", "--cutoff", cutoff,
+                       "--channel", "bank", "--dry-run"});
+    ASSERT_EQ(r.exit_code, 0) << r;
+    auto resp = ParseProtoJson<v1::OpenCycleResponse>(r.out);
+    EXPECT_EQ(resp.families(), 5) << r;
+    EXPECT_EQ(resp.total_amount(), 2'000'000) << r;
+    EXPECT_EQ(resp.budget_available(), 2'500'000) << r;
+    EXPECT_EQ(resp.entitlements_size(), 5) << r;
+    cycle_id = resp.cycle_id();
+    ASSERT_FALSE(cycle_id.empty()) << r;
+    CtlResult h = Ctl({"cycle", "open", "bpnt", "--period", period, "--region", "52.71", "--cutoff", cutoff,
+                       "--channel", "post", "--dry-run"});
+    ASSERT_EQ(h.exit_code, 0) << h;
+    EXPECT_THAT(h.out, HasSubstr("dry run, nothing appended")) << h;
+    EXPECT_THAT(h.out, ::testing::ContainsRegex("families +5")) << h;
+    EXPECT_THAT(h.out, ::testing::ContainsRegex("total +Rp2\\.000\\.000")) << h;
+    EXPECT_EQ(KkRows(h.out).size(), 5u) << h;
+    EXPECT_THAT(h.out, Not(HasSubstr(families[5].kk))) << h;
+    // Nothing was appended by the refused open nor the dry runs.
+    CtlResult show = Ctl({"cycle", "show", cycle_id});
+    EXPECT_EQ(show.exit_code, 1) << show;
+    EXPECT_THAT(show.err, HasSubstr("jaringctl: NOT_FOUND: cycle_id")) << show;
+  }
+  {
+    CtlResult r = Ctl(open);
+    ASSERT_EQ(r.exit_code, 0) << r;
+    EXPECT_THAT(r.out, HasSubstr("opened cycle " + cycle_id + " (BPNT " + period + " in 52.71)")) << r;
+    EXPECT_THAT(r.out, ::testing::ContainsRegex("families +5\n")) << r;
+    EXPECT_THAT(r.out, ::testing::ContainsRegex("total +Rp2\\.000\\.000\n")) << r;
+    EXPECT_THAT(r.out, HasSubstr("budget available  Rp2.500.000 before the cycle, Rp500.000 after")) << r;
+    EXPECT_THAT(r.out, HasSubstr("skipped           0 without a living member")) << r;
+    // Opening it again appends nothing.
+    CtlResult again = Ctl({"--json", "cycle", "open", "BPNT", "--period", period, "--region", "52.71", "--cutoff",
+                           "now", "--channel", "bank"});
+    ASSERT_EQ(again.exit_code, 0) << again;
+    auto resp = ParseProtoJson<v1::OpenCycleResponse>(again.out);
+    EXPECT_TRUE(resp.existing()) << again;
+    EXPECT_EQ(resp.cycle_id(), cycle_id);
+    EXPECT_EQ(resp.families(), 5);
+  }
+
+  // export: the channel's file.
+  const std::string instructions = dir_.Sub("instructions.csv");
+  std::vector<std::vector<std::string>> rows;
+  {
+    CtlResult r = Ctl({"cycle", "export", cycle_id, "--out", instructions});
+    ASSERT_EQ(r.exit_code, 0) << r;
+    EXPECT_THAT(r.out, HasSubstr("exported 5 instruction(s), total Rp2.000.000, to " + instructions)) << r;
+    const std::string text = ReadAll(instructions);
+    rows = CsvRows(text);
+    ASSERT_EQ(rows.size(), 6u) << text;
+    EXPECT_EQ(rows[0], (std::vector<std::string>{"reference", "kk_number", "region_code", "recipient_name", "program",
+                                                 "period", "amount"}));
+    std::set<std::string> kks;
+    for (size_t i = 1; i < rows.size(); ++i) {
+      ASSERT_EQ(rows[i].size(), 7u) << text;
+      kks.insert(rows[i][1]);
+      EXPECT_EQ(rows[i][4], "BPNT");
+      EXPECT_EQ(rows[i][5], period);
+      EXPECT_EQ(rows[i][6], "400000");
+    }
+    EXPECT_EQ(kks.size(), 5u) << text;
+    EXPECT_EQ(kks.count(families[5].kk), 0u) << text;
+    EXPECT_THAT(text, Not(HasSubstr("Lalu Ahmad"))) << text;  // names masked
+    EXPECT_THAT(FullNiksIn(text, all_niks), ::testing::IsEmpty());
+    // An existing file is never overwritten: nothing is asked of the service.
+    CtlResult again = Ctl({"cycle", "export", cycle_id, "--out", instructions});
+    EXPECT_EQ(again.exit_code, 2) << again;
+    EXPECT_THAT(again.err, HasSubstr("--out: " + instructions + " exists")) << again;
+  }
+
+  // The statement: three paid, one failed, one with a wrong amount, one
+  // malformed line.
+  const std::string today = WibDate();
+  const std::string statement = dir_.Sub("statement.csv");
+  WriteFile(statement, Statement({
+                           rows[1][0] + ",PAID,400000,BRI-0001," + today,    // line 2
+                           rows[2][0] + ",PAID,400000,BRI-0002," + today,    // line 3
+                           rows[3][0] + ",paid,400000,BRI-0003," + today,    // line 4
+                           rows[4][0] + ",FAILED,400000,BRI-REJ-4," + today,  // line 5
+                           rows[5][0] + ",PAID,40000,BRI-0005," + today,     // line 6: wrong amount
+                           "JRG-SOMETHING,PAID,400000",                      // line 7: malformed
+                       }));
+  {
+    CtlResult r = Ctl({"cycle", "import", cycle_id, statement});
+    ASSERT_EQ(r.exit_code, 0) << r;
+    EXPECT_THAT(r.out, HasSubstr(": 6 line(s)")) << r;
+    EXPECT_THAT(r.out, ::testing::ContainsRegex("paid +3 \\(Rp1\\.200\\.000\\)")) << r;
+    EXPECT_THAT(r.out, ::testing::ContainsRegex("failed +1 ")) << r;
+    EXPECT_THAT(r.out, ::testing::ContainsRegex("returned +0 ")) << r;
+    EXPECT_THAT(r.out, ::testing::ContainsRegex("already applied +0 ")) << r;
+    EXPECT_THAT(r.out, ::testing::ContainsRegex("not applied +2\n")) << r;
+    EXPECT_THAT(r.out, HasSubstr("line 6: amount Rp40.000 disagrees with the instruction's Rp400.000")) << r;
+    EXPECT_THAT(r.out, HasSubstr("line 7: expected 5 columns")) << r;
+    EXPECT_THAT(r.out, HasSubstr("2 of 6 line(s) were NOT applied")) << r;
+    // The same statement again: what was applied is not applied twice.
+    CtlResult again = Ctl({"--json", "cycle", "import", cycle_id, statement});
+    ASSERT_EQ(again.exit_code, 0) << again;
+    auto resp = ParseProtoJson<v1::ImportStatementResponse>(again.out);
+    EXPECT_EQ(resp.lines(), 6) << again;
+    EXPECT_EQ(resp.paid(), 0) << again;
+    EXPECT_EQ(resp.already_applied(), 4) << again;
+    ASSERT_EQ(resp.problems_size(), 2) << again;
+    std::set<int> lines;
+    for (const auto& p : resp.problems()) lines.insert(p.line_number());
+    EXPECT_EQ(lines, (std::set<int>{6, 7})) << again;
+  }
+  {
+    CtlResult r = Ctl({"--json", "accounts"});
+    ASSERT_EQ(r.exit_code, 0) << r;
+    auto resp = ParseProtoJson<v1::ListAccountsResponse>(r.out);
+    EXPECT_GT(resp.accounts_size(), 5) << r;
+    int64_t sum = 0;
+    for (const auto& a : resp.accounts()) sum += a.balance();
+    EXPECT_EQ(sum, 0) << r;
+    EXPECT_EQ(resp.sum(), 0) << r;
+    CtlResult h = Ctl({"accounts", "--prefix", "budget/"});
+    ASSERT_EQ(h.exit_code, 0) << h;
+    EXPECT_THAT(h.out, ::testing::ContainsRegex("budget/BPNT/52\\.71/" + period.substr(0, 4) + "-11/12 +-Rp500\\.000"))
+        << h;
+    CtlResult all = Ctl({"accounts"});
+    ASSERT_EQ(all.exit_code, 0) << all;
+    EXPECT_THAT(all.out, HasSubstr("sum Rp0 (balanced")) << all;
+  }
+  {
+    CtlResult r = Ctl({"cycle", "show", cycle_id});
+    ASSERT_EQ(r.exit_code, 0) << r;
+    EXPECT_THAT(r.out, ::testing::ContainsRegex("program +BPNT\n")) << r;
+    EXPECT_THAT(r.out, ::testing::ContainsRegex("channel +bank\n")) << r;
+    EXPECT_THAT(r.out, HasSubstr("entitled     Rp2.000.000 (agrees with the cycle total)")) << r;
+    EXPECT_THAT(r.out, HasSubstr("instructed 5 (attempts), paid 3, failed 1, returned 0, outstanding 1")) << r;
+    EXPECT_THAT(r.out, ::testing::ContainsRegex("52\\.71\\.01\\.1001 +5 +Rp2\\.000\\.000")) << r;
+    EXPECT_THAT(r.out, Not(HasSubstr("DISAGREES"))) << r;
+  }
+
+  // A retry run: the failed payment is instructed again; its statement and
+  // the corrected line settle the cycle.
+  {
+    const std::string retry = dir_.Sub("retry.csv");
+    CtlResult r = Ctl({"cycle", "export", cycle_id, "--out", retry});
+    ASSERT_EQ(r.exit_code, 0) << r;
+    EXPECT_THAT(r.out, HasSubstr("exported 1 instruction(s), total Rp400.000")) << r;
+    auto retry_rows = CsvRows(ReadAll(retry));
+    ASSERT_EQ(retry_rows.size(), 2u);
+    EXPECT_EQ(retry_rows[1][1], rows[4][1]);  // the family whose payment failed
+    EXPECT_NE(retry_rows[1][0], rows[4][0]);  // a new reference
+    const std::string second = dir_.Sub("statement-2.csv");
+    WriteFile(second, Statement({retry_rows[1][0] + ",PAID,400000,BRI-0006," + today,
+                                 rows[5][0] + ",PAID,400000,BRI-0005," + today}));
+    CtlResult imp = Ctl({"cycle", "import", cycle_id, second});
+    ASSERT_EQ(imp.exit_code, 0) << imp;
+    EXPECT_THAT(imp.out, ::testing::ContainsRegex("paid +2 \\(Rp800\\.000\\)")) << imp;
+    EXPECT_THAT(imp.out, HasSubstr("every line applied")) << imp;
+    CtlResult fam = Ctl({"ledger", "family", rows[4][1]});
+    ASSERT_EQ(fam.exit_code, 0) << fam;
+    EXPECT_THAT(fam.out, ::testing::ContainsRegex("BPNT +" + period.substr(0, 4) + "-11/12 +52\\.71\\.01\\.1001 +"
+                                                  "Rp400\\.000 +paid +" + retry_rows[1][0] + " +2 +BRI-0006 +" +
+                                                  today))
+        << fam;
+    EXPECT_THAT(FullNiksIn(fam.Both(), all_niks), ::testing::IsEmpty()) << fam;
+  }
+
+  // close: the root and the entry count.
+  std::string root;
+  std::string entries;
+  {
+    CtlResult r = Ctl({"cycle", "close", cycle_id});
+    ASSERT_EQ(r.exit_code, 0) << r;
+    EXPECT_THAT(r.err, Not(HasSubstr("outstanding"))) << r;
+    root = Word(r.out, "Merkle root");
+    entries = Word(r.out, "entries");
+    EXPECT_THAT(root, ::testing::MatchesRegex("[0-9a-f]{64}")) << r;
+    auto show = ParseProtoJson<v1::GetCycleResponse>(Ctl({"--json", "cycle", "show", cycle_id}).out);
+    EXPECT_TRUE(show.closed());
+    EXPECT_EQ(show.merkle_root(), root);
+    EXPECT_EQ(std::to_string(show.entries()), entries);
+    EXPECT_EQ(show.paid(), 5);
+    EXPECT_EQ(show.outstanding(), 0);
+    CtlResult h = Ctl({"cycle", "show", cycle_id});
+    EXPECT_THAT(h.out, HasSubstr("closed: Merkle root " + root + " over " + entries + " entries")) << h;
+    // A closed cycle takes no statement.
+    CtlResult imp = Ctl({"cycle", "import", cycle_id, statement});
+    EXPECT_EQ(imp.exit_code, 1) << imp;
+    EXPECT_THAT(imp.err, HasSubstr("FAILED_PRECONDITION")) << imp;
+  }
+
+  // proof for one family, checked against the published root.
+  const std::string& kk = rows[1][1];
+  const std::string proof = dir_.Sub("proof.txt");
+  {
+    CtlResult r = Ctl({"proof", cycle_id, kk, "--out", proof});
+    ASSERT_EQ(r.exit_code, 0) << r;
+    EXPECT_THAT(ReadAll(proof), ::testing::StartsWith("jaring-ledger-proof v1\n"));
+    CtlResult v = Ctl({"verify-proof", proof, "--cycle", cycle_id});
+    EXPECT_EQ(v.exit_code, 0) << v;
+    EXPECT_THAT(v.out, HasSubstr("family     KK " + kk)) << v;
+    EXPECT_THAT(v.out, HasSubstr("entitled   BPNT " + period + ": Rp400.000")) << v;
+    EXPECT_THAT(v.out, HasSubstr("OK: the entry is in the tree of that root and the root and size are the published "
+                                 "ones"))
+        << v;
+    EXPECT_THAT(v.err, Not(HasSubstr("warning"))) << v;
+    // Offline, with the published root and count.
+    CtlResult offline = RunCtl(dir_, {"verify-proof", proof, "--root", root, "--entries", entries});
+    EXPECT_EQ(offline.exit_code, 0) << offline;
+    CtlResult json = RunCtl(dir_, {"--json", "verify-proof", proof, "--root", root, "--entries", entries});
+    EXPECT_EQ(json.exit_code, 0) << json;
+    nlohmann::json j = nlohmann::json::parse(json.out, nullptr, /*allow_exceptions=*/false);
+    ASSERT_FALSE(j.is_discarded()) << json;
+    EXPECT_EQ(j.value("ok", false), true) << json;
+    EXPECT_EQ(j["entry"]["entitlementCreated"].value("kkNumber", ""), kk) << json;
+    // Another entry count: refused.
+    CtlResult size = RunCtl(dir_, {"verify-proof", proof, "--root", root, "--entries",
+                                   std::to_string(std::stoll(entries) + 1)});
+    EXPECT_EQ(size.exit_code, 1) << size;
+    // Without a published root: OK, with a warning.
+    CtlResult alone = RunCtl(dir_, {"verify-proof", proof});
+    EXPECT_EQ(alone.exit_code, 0) << alone;
+    EXPECT_THAT(alone.err, HasSubstr("warning: the root was NOT compared with a published one")) << alone;
+    // One byte changed: refused.
+    std::string text = ReadAll(proof);
+    const size_t at = text.find("\nroot ") + 6;  // a hex digit of the root: still well formed
+    ASSERT_LT(at, text.size());
+    text[at] = text[at] == '0' ? '1' : '0';
+    const std::string tampered = dir_.Sub("proof-tampered.txt");
+    WriteFile(tampered, text);
+    CtlResult bad = Ctl({"verify-proof", tampered, "--cycle", cycle_id});
+    EXPECT_EQ(bad.exit_code, 1) << bad;
+    EXPECT_THAT(bad.out, HasSubstr("FAILED")) << bad;
+    EXPECT_THAT(bad.err, HasSubstr("jaringctl: DATA_LOSS")) << bad;
+    CtlResult bad_alone = RunCtl(dir_, {"verify-proof", tampered});
+    EXPECT_EQ(bad_alone.exit_code, 1) << bad_alone;
+    // An open or unknown cycle has no proof.
+    CtlResult unknown = Ctl({"proof", "no-such-cycle", kk, "--out", dir_.Sub("p2.txt")});
+    EXPECT_EQ(unknown.exit_code, 1) << unknown;
+    EXPECT_THAT(unknown.err, HasSubstr("NOT_FOUND")) << unknown;
+  }
+
+  // A death reported late: the family was paid although its only member had
+  // died before the cutoff; the ledger raises a recovery claim.
+  {
+    std::string nik;
+    for (const auto& f : families) {
+      if (f.kk == kk) nik = f.niks[0];
+    }
+    ASSERT_FALSE(nik.empty()) << kk;
+    CtlResult r = Ctl({"death", "--kk", kk, "--nik", nik, "--date", WibDate(-1)});
+    ASSERT_EQ(r.exit_code, 0) << r;
+    CtlResult c = PollCtl({"--json", "claims", "--region", "52.71"}, [](const CtlResult& r) {
+      return ParseProtoJson<v1::ListRecoveryClaimsResponse>(r.out).claims_size() == 1;
+    });
+    auto resp = ParseProtoJson<v1::ListRecoveryClaimsResponse>(c.out);
+    EXPECT_EQ(resp.total_amount(), 400'000) << c;
+    ASSERT_EQ(resp.claims_size(), 1) << c;
+    EXPECT_EQ(resp.claims(0).kk_number(), kk) << c;
+    CtlResult h = Ctl({"claims"});
+    ASSERT_EQ(h.exit_code, 0) << h;
+    EXPECT_THAT(h.out, HasSubstr("1 open recovery claim(s), Rp400.000 to recover")) << h;
+    CtlResult f = Ctl({"ledger", "family", kk});
+    ASSERT_EQ(f.exit_code, 0) << f;
+    EXPECT_THAT(f.out, HasSubstr("total to recover: Rp400.000")) << f;
+    CtlResult none = Ctl({"claims", "--region", "35"});
+    ASSERT_EQ(none.exit_code, 0) << none;
+    EXPECT_THAT(none.out, HasSubstr("no recovery claims in 35")) << none;
+  }
+
+  {
+    CtlResult r = Ctl({"verify-ledger"});
+    EXPECT_EQ(r.exit_code, 0) << r;
+    EXPECT_THAT(r.out, HasSubstr("ledger OK")) << r;
+    EXPECT_THAT(r.out, HasSubstr("1 closed cycle(s)")) << r;
+    CtlResult j = Ctl({"--json", "verify-ledger"});
+    ASSERT_EQ(j.exit_code, 0) << j;
+    auto resp = ParseProtoJson<v1::VerifyLedgerResponse>(j.out);
+    EXPECT_TRUE(resp.ok());
+    EXPECT_GT(resp.entries(), std::stoll(entries));
+  }
+
+  // Bad arguments (exit 2) and an unknown cycle (NOT_FOUND, exit 1).
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"cycle", "open", "BPNT", "--region", "52.71", "--cutoff", "now", "--channel", "bank"},
+           {"cycle", "open", "BPNT", "--period", period, "--region", "52.71", "--cutoff", "now", "--channel", "ship"},
+           {"cycle", "open", "BPNT", "--period", period, "--region", "52.71", "--cutoff", "kemarin", "--channel",
+            "bank"},
+           {"budget", "allocate", "BPNT", "--region", "52.71", "--period", period, "--amount", "12a"},
+           {"budget", "allocate", "BPNT", "--region", "52.71", "--period", period, "--amount", "1.5"},
+       }) {
+    CtlResult r = Ctl(args);
+    EXPECT_EQ(r.exit_code, 2) << ::testing::PrintToString(args) << "\n" << r;
+  }
+  {
+    CtlResult r = Ctl({"cycle", "open", "BPNT", "--period", period, "--region", "52.71", "--cutoff", "now",
+                       "--channel", "ship"});
+    EXPECT_THAT(r.err, HasSubstr("--channel: unknown value \"ship\" (bank or post)")) << r;
+  }
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"cycle", "show", "no-such-cycle"},
+           {"cycle", "close", "no-such-cycle"},
+           {"cycle", "export", "no-such-cycle", "--out", dir_.Sub("none.csv")},
+           {"cycle", "import", "no-such-cycle", statement},
+           {"verify-proof", proof, "--cycle", "no-such-cycle"},
+       }) {
+    CtlResult r = Ctl(args);
+    EXPECT_EQ(r.exit_code, 1) << ::testing::PrintToString(args) << "\n" << r;
+    EXPECT_THAT(r.err, HasSubstr("jaringctl: NOT_FOUND: cycle_id: no cycle no-such-cycle"))
+        << ::testing::PrintToString(args) << "\n"
+        << r;
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir_.Sub("none.csv")));
+}
+
 TEST(JaringctlE2eNoServerTest, UnreachableTargetExits3WithAHint) {
   TempDir dir_;
   const std::string target = "127.0.0.1:" + std::to_string(ClosedPort());
@@ -1157,6 +1603,13 @@ TEST(JaringctlE2eNoServerTest, BadArgumentsExit2) {
        "--to-round", "2026-Q2"},                                                 // both kinds
       {"risks", "--region", "52", "--kind", "both"},                             // unknown kind
       {"simulate", std::string(JARING_RULES_DIR) + "/2026.1", "--depth", "5"},  // depth 1-4
+      {"cycle", "open", "BPNT", "--region", "52.71", "--cutoff", "now", "--channel", "bank"},  // --period missing
+      {"cycle", "open", "BPNT", "--period", "2026-11/12", "--region", "52.71", "--cutoff", "now", "--channel",
+       "ship"},                                                                      // bank or post
+      {"budget", "allocate", "BPNT", "--region", "52.71", "--period", "2026-11/12", "--amount", "-5"},  // amount
+      {"cycle", "import", "c1", dir_.Sub("no-statement.csv")},                      // no such file
+      {"verify-proof", dir_.Sub("no-proof.txt")},                                   // no such file
+      {"cycle"},                                                                     // missing subcommand
   };
   for (const auto& args : cases) {
     std::vector<std::string> full = {"--target", target_};

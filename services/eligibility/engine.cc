@@ -17,6 +17,7 @@
 #include "services/eligibility/outcome.h"
 #include "rocksdb/db.h"
 #include "rocksdb/write_batch.h"
+#include "libs/projection/rocks_error.h"
 
 namespace jaring::eligibility {
 namespace {
@@ -25,11 +26,7 @@ constexpr std::string_view kContextKey = "x/context";
 // Decisions appended per Append call during a full re-evaluation.
 constexpr size_t kFlushRecords = 4096;
 
-absl::Status RocksError(const rocksdb::Status& s) {
-  if (s.ok() || s.IsNotFound()) return absl::OkStatus();
-  if (s.IsCorruption()) return absl::DataLossError(s.ToString());
-  return absl::UnavailableError(s.ToString());
-}
+using projection::RocksError;
 
 // Releases a RocksDB snapshot at scope exit.
 class ScopedSnapshot {

@@ -43,7 +43,10 @@ void PutPiece(std::string* dst, std::string_view piece) {
 }
 
 void Eligible(int64_t amount, int year, std::string* out) {
-  out->assign("Y");
+  // clear + push_back, not assign("Y"): GCC 12 at -O3 warns (-Wrestrict,
+  // a false positive) on assigning a literal here.
+  out->clear();
+  out->push_back('Y');
   PutFixed64BE(out, static_cast<uint64_t>(amount));
   PutFixed32BE(out, static_cast<uint32_t>(year));
 }
@@ -66,7 +69,8 @@ std::string Digest(const v1::Decision& d) {
 
 void Digest(const rules::Outcome& o, const rules::ProgramOutcome& p, int year, std::string* out) {
   if (!p.eligible) {
-    out->assign(kNotEligibleDigest);
+    out->clear();
+    out->append(kNotEligibleDigest);
     return;
   }
   Eligible(p.yearly_amount, year, out);

@@ -17,6 +17,7 @@
 #include "libs/rules/evaluate.h"
 #include "services/eligibility/outcome.h"
 #include "rocksdb/db.h"
+#include "libs/projection/rocks_error.h"
 
 namespace jaring::eligibility {
 namespace {
@@ -28,11 +29,7 @@ absl::Status Invalid(std::string_view field, std::string_view why) {
   return absl::InvalidArgumentError(absl::StrCat(Av(field), ": ", Av(why)));
 }
 
-absl::Status RocksError(const rocksdb::Status& s) {
-  if (s.ok() || s.IsNotFound()) return absl::OkStatus();
-  if (s.IsCorruption()) return absl::DataLossError(s.ToString());
-  return absl::UnavailableError(s.ToString());
-}
+using projection::RocksError;
 
 absl::Status CheckKk(std::string_view kk) {
   if (kk.size() != 16 || !std::all_of(kk.begin(), kk.end(), [](char c) { return c >= '0' && c <= '9'; })) {
@@ -46,13 +43,6 @@ absl::StatusOr<int> PageSize(int32_t requested) {
     return Invalid("page_size", absl::StrCat("must be between 1 and ", kMaxPageSize));
   }
   return requested == 0 ? kDefaultPageSize : requested;
-}
-
-template <typename Resp>
-grpc::Status Reply(absl::StatusOr<Resp> r, Resp* out) {
-  if (!r.ok()) return ToGrpc(r.status());
-  *out = std::move(*r);
-  return grpc::Status::OK;
 }
 
 std::string FormatInstant(int64_t ms) {

@@ -14,6 +14,7 @@
 #include "libs/rules/compact.h"
 #include "services/eligibility/outcome.h"
 #include "rocksdb/db.h"
+#include "libs/projection/rocks_error.h"
 
 namespace jaring::eligibility {
 
@@ -77,11 +78,7 @@ std::optional<FamilyPosition> DecodePosition(std::string_view bytes) {
 
 namespace {
 
-absl::Status RocksError(const rocksdb::Status& s) {
-  if (s.ok() || s.IsNotFound()) return absl::OkStatus();
-  if (s.IsCorruption()) return absl::DataLossError(s.ToString());
-  return absl::UnavailableError(s.ToString());
-}
+using projection::RocksError;
 
 rocksdb::ReadOptions ReadAt(const rocksdb::Snapshot* snapshot) {
   rocksdb::ReadOptions ro;

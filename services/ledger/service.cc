@@ -21,6 +21,7 @@
 #include "libs/ledger/channel_files.h"
 #include "libs/ledger/merkle.h"
 #include "rocksdb/db.h"
+#include "libs/projection/rocks_error.h"
 
 namespace jaring::ledger_service {
 namespace {
@@ -29,11 +30,7 @@ absl::Status Invalid(std::string_view field, std::string_view why) {
   return absl::InvalidArgumentError(absl::StrCat(Av(field), ": ", Av(why)));
 }
 
-absl::Status RocksError(const rocksdb::Status& s) {
-  if (s.ok() || s.IsNotFound()) return absl::OkStatus();
-  if (s.IsCorruption()) return absl::DataLossError(s.ToString());
-  return absl::UnavailableError(s.ToString());
-}
+using projection::RocksError;
 
 std::string Rupiah(int64_t amount) {
   std::string digits = absl::StrCat(amount < 0 ? -amount : amount);
@@ -43,13 +40,6 @@ std::string Rupiah(int64_t amount) {
     out.push_back(digits[i]);
   }
   return absl::StrCat(amount < 0 ? "-Rp" : "Rp", out);
-}
-
-template <typename Resp>
-grpc::Status Reply(absl::StatusOr<Resp> r, Resp* out) {
-  if (!r.ok()) return ToGrpc(r.status());
-  *out = std::move(*r);
-  return grpc::Status::OK;
 }
 
 // Visits every key and value under `prefix`.
@@ -277,6 +267,16 @@ absl::StatusOr<v1::OpenCycleResponse> LedgerServiceImpl::OpenCycle(const v1::Ope
   const std::string cycle_id = events::DeterministicId("cycle", {r.program(), r.period(), r.region_prefix()});
   rocksdb::DB* db = projection_->db();
 
+  // Every decision and population event on the log now is read before the
+  // list is computed: a decision recorded before the cutoff but not yet
+  // applied here would otherwise be missed, for good.
+  for (std::string_view topic : {events::kEligibilityTopic, events::kPopulationTopic}) {
+    JARING_ASSIGN_OR_RETURN(int32_t partitions, log_->PartitionCount(topic));
+    for (int32_t p = 0; p < partitions; ++p) {
+      JARING_ASSIGN_OR_RETURN(int64_t end, log_->EndOffset(topic, p));
+      JARING_RETURN_IF_ERROR(projection_->WaitFor(topic, p, end, options_.apply_timeout));
+    }
+  }
   absl::MutexLock l(&write_mu_);
   JARING_RETURN_IF_ERROR(CatchUpJournal());
   v1::OpenCycleResponse resp;
@@ -387,13 +387,15 @@ absl::StatusOr<v1::OpenCycleResponse> LedgerServiceImpl::OpenCycle(const v1::Ope
     *le->add_postings() = Post(accounts::Payable(r.program(), r.period(), d.kk_number()), -stage->amount());
     entries.push_back(std::move(n));
   }
+  // A dry run answers even when the budget is short: it is how an office
+  // finds out what a cycle needs.
+  if (r.dry_run()) return resp;
   if (resp.total_amount() > resp.budget_available()) {
     return absl::FailedPreconditionError(absl::StrCat(
         "budget ", accounts::Budget(r.program(), r.region_prefix(), r.period()), " has ",
         Rupiah(resp.budget_available()), " available; the cycle needs ", Rupiah(resp.total_amount()), " for ",
         resp.families(), " families: short by ", Rupiah(resp.total_amount() - resp.budget_available())));
   }
-  if (r.dry_run()) return resp;
 
   v1::Envelope& opened_env = entries.front().envelope;
   opened_env.set_actor(r.actor());

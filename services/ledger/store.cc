@@ -10,6 +10,7 @@
 #include "libs/events/topics.h"
 #include "libs/ledger/chain.h"
 #include "rocksdb/db.h"
+#include "libs/projection/rocks_error.h"
 
 namespace jaring::ledger_service {
 
@@ -137,11 +138,7 @@ std::string EncodeBalance(int64_t v) {
   return s;
 }
 
-absl::Status RocksError(const rocksdb::Status& s) {
-  if (s.ok() || s.IsNotFound()) return absl::OkStatus();
-  if (s.IsCorruption()) return absl::DataLossError(s.ToString());
-  return absl::UnavailableError(s.ToString());
-}
+using projection::RocksError;
 }  // namespace
 
 absl::Status LedgerApplier::Apply(const projection::Event& event, projection::Batch& batch) {

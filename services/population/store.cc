@@ -16,6 +16,7 @@
 #include "libs/events/envelope.h"
 #include "libs/family/fold.h"
 #include "services/population/validation.h"
+#include "libs/projection/rocks_error.h"
 
 namespace jaring::population {
 
@@ -393,9 +394,7 @@ absl::Status PopulationApplier::Apply(const projection::Event& event, projection
 // ------------------------------------------------------------ reader
 
 namespace {
-absl::Status RocksError(const rocksdb::Status& s) {
-  return s.ok() ? absl::OkStatus() : absl::InternalError("population store: " + s.ToString());
-}
+using projection::RocksError;
 }  // namespace
 
 absl::StatusOr<v1::Family> PopulationReader::GetFamily(std::string_view kk) const {

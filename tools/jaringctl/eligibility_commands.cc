@@ -84,19 +84,6 @@ std::optional<rules::LoadedRuleSet> LoadOrExplain(const std::string& path, int* 
 
 // --- Output --------------------------------------------------------------
 
-// "Rp7.800.000", "-Rp1.200.000".
-std::string Rupiah(int64_t amount) {
-  const bool negative = amount < 0;
-  const uint64_t v = negative ? uint64_t{0} - static_cast<uint64_t>(amount) : static_cast<uint64_t>(amount);
-  const std::string digits = absl::StrCat(v);
-  std::string grouped;
-  for (size_t i = 0; i < digits.size(); ++i) {
-    if (i > 0 && (digits.size() - i) % 3 == 0) grouped += '.';
-    grouped += digits[i];
-  }
-  return absl::StrCat(negative ? "-" : "", "Rp", grouped);
-}
-
 // "+Rp1.200.000", "-Rp1.200.000", "Rp0".
 std::string RupiahDelta(int64_t delta) { return delta > 0 ? absl::StrCat("+", Rupiah(delta)) : Rupiah(delta); }
 
@@ -111,9 +98,6 @@ std::string ReasonName(v1::ReasonCode c) { return Short(v1::ReasonCode_Name(c), 
 std::string RiskName(v1::RiskKind k) { return Short(v1::RiskKind_Name(k), "RISK_KIND_"); }
 
 std::string YesNo(bool b) { return b ? "yes" : "no"; }
-
-// "1 family", "5 families".
-std::string Families(int64_t n) { return absl::StrCat(n, n == 1 ? " family" : " families"); }
 
 // `text` with every 16-digit run other than `kk` masked as a NIK: clause
 // ids and inputs name members by NIK ("pkh.component.elderly:<nik>").

@@ -12,6 +12,7 @@
 #include "CLI/CLI.hpp"
 #include "tools/jaringctl/client.h"
 #include "tools/jaringctl/eligibility_commands.h"
+#include "tools/jaringctl/ledger_commands.h"
 #include "tools/jaringctl/population_commands.h"
 
 namespace {
@@ -206,6 +207,9 @@ int main(int argc, char** argv) {
 
   // rules publish|list, decision, explain, decisions, beneficiaries, movements, risks, simulate.
   EligibilityCommands eligibility(app);
+  // budget allocate, cycle open|export|import|close|show, accounts, ledger family, claims, proof,
+  // verify-proof, verify-ledger.
+  LedgerCommands ledger(app);
 
   try {
     app.parse(argc, argv);
@@ -233,5 +237,6 @@ int main(int argc, char** argv) {
   if (*syn_cmd) return RunSynth(g, syn);
   if (*rep_cmd) return RunReplay(g, rep);
   if (std::optional<int> code = eligibility.Run(g)) return *code;
+  if (std::optional<int> code = ledger.Run(g)) return *code;
   return kExitBadArguments;
 }

@@ -27,6 +27,20 @@ std::string ToJson(const google::protobuf::Message& message) {
   return out;
 }
 
+std::string Rupiah(int64_t amount) {
+  const bool negative = amount < 0;
+  const uint64_t v = negative ? uint64_t{0} - static_cast<uint64_t>(amount) : static_cast<uint64_t>(amount);
+  const std::string digits = absl::StrCat(v);
+  std::string grouped;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) grouped += '.';
+    grouped += digits[i];
+  }
+  return absl::StrCat(negative ? "-" : "", "Rp", grouped);
+}
+
+std::string Families(int64_t n) { return absl::StrCat(n, n == 1 ? " family" : " families"); }
+
 std::string FormatTime(const google::protobuf::Timestamp& ts) {
   if (ts.seconds() == 0 && ts.nanos() == 0) return "-";
   return absl::FormatTime("%Y-%m-%d %H:%M WIB", events::FromProtoTime(ts), absl::FixedTimeZone(7 * 3600));

@@ -2,6 +2,7 @@
 // and a progress line that updates in place on a terminal.
 #pragma once
 
+#include <cstdint>
 #include <cstdio>
 #include <mutex>
 #include <string>
@@ -22,6 +23,11 @@ std::string MaskNik(std::string_view nik);
 // The message as proto JSON (field names in lowerCamelCase, as
 // google::protobuf::util::MessageToJsonString writes them), pretty-printed.
 std::string ToJson(const google::protobuf::Message& message);
+
+// "Rp7.800.000", "-Rp1.200.000", "Rp0".
+std::string Rupiah(int64_t amount);
+// "1 family", "5 families".
+std::string Families(int64_t n);
 
 // "2026-03-01 08:00 WIB"; "-" when unset.
 std::string FormatTime(const google::protobuf::Timestamp& ts);

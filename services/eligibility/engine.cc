@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <functional>
 #include <set>
 #include <utility>
 
@@ -242,6 +243,40 @@ absl::Status Engine::Flush(Pending& pending) {
   return absl::OkStatus();
 }
 
+absl::Status Engine::ScanChanges(const rocksdb::ReadOptions& ro,
+                                 const std::function<void(std::string_view key, std::string_view kk)>& visit) {
+  // Evaluated changes are deleted, and a scan from the start of c/ would
+  // step over every one of their tombstones until compaction drops them (a
+  // cost that grows with every event ever applied). So each partition is
+  // scanned from the first change not yet forgotten.
+  // The upper bound matters as much: without it a seek past the last change
+  // of a partition walks the next partition's tombstones.
+  for (const auto& [tp, next] : projection_->NextOffsets()) {
+    if (tp.first != events::kPopulationTopic) continue;
+    const std::string start = keys::Change(tp.second, forgotten_[tp.second]);
+    const std::string end = keys::Change(tp.second + 1, 0);
+    const rocksdb::Slice upper(end);
+    rocksdb::ReadOptions bounded = ro;
+    bounded.iterate_upper_bound = &upper;
+    std::unique_ptr<rocksdb::Iterator> it(projection_->db()->NewIterator(bounded));
+    for (it->Seek(start); it->Valid(); it->Next()) visit(it->key().ToStringView(), it->value().ToStringView());
+    JARING_RETURN_IF_ERROR(RocksError(it->status()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Engine::Forget(rocksdb::WriteBatch& forget, const std::vector<std::string>& keys) {
+  for (const std::string& k : keys) forget.Delete(k);
+  if (forget.Count() > 0) JARING_RETURN_IF_ERROR(RocksError(projection_->db()->Write(rocksdb::WriteOptions(), &forget)));
+  for (const std::string& k : keys) {
+    const std::string_view pos = std::string_view(k).substr(keys::kChangePrefix.size());
+    const int32_t p = static_cast<int32_t>(DecodeFixed32BE(pos.data()));
+    const int64_t o = static_cast<int64_t>(DecodeFixed64BE(pos.data() + 4));
+    forgotten_[p] = std::max(forgotten_[p], o + 1);
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<int64_t> Engine::Step() {
   absl::MutexLock step(&step_mu_);
   JARING_ASSIGN_OR_RETURN(EvalContext ctx, CurrentContext());
@@ -250,13 +285,11 @@ absl::StatusOr<int64_t> Engine::Step() {
     // Nothing to decide with: the first rule set to take effect evaluates
     // every family, so the changes seen until then need no evaluation.
     rocksdb::WriteBatch forget;
-    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions()));
-    const std::string change_prefix(keys::kChangePrefix);
-    for (it->Seek(change_prefix); it->Valid() && it->key().starts_with(change_prefix); it->Next()) {
-      forget.Delete(it->key());
-    }
-    JARING_RETURN_IF_ERROR(RocksError(it->status()));
-    if (forget.Count() > 0) JARING_RETURN_IF_ERROR(RocksError(db->Write(rocksdb::WriteOptions(), &forget)));
+    std::vector<std::string> covered;
+    JARING_RETURN_IF_ERROR(ScanChanges(rocksdb::ReadOptions(), [&](std::string_view key, std::string_view) {
+      covered.emplace_back(key);
+    }));
+    JARING_RETURN_IF_ERROR(Forget(forget, covered));
     return 0;
   }
   ScopedSnapshot snapshot(db);
@@ -277,7 +310,8 @@ absl::StatusOr<int64_t> Engine::Step() {
     appended_before = stats_.decisions_appended;
   }
   int64_t evaluated = 0;
-  rocksdb::WriteBatch forget;  // the changes this step covered
+  rocksdb::WriteBatch forget;
+  std::vector<std::string> covered;  // the changes this step evaluated
   {
     std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro));
     const std::string change_prefix(keys::kChangePrefix);
@@ -288,11 +322,10 @@ absl::StatusOr<int64_t> Engine::Step() {
       // Families with events not yet evaluated: their changes are
       // attributed to those events rather than to the rules or the date.
       std::set<std::string> changed;
-      for (it->Seek(change_prefix); it->Valid() && it->key().starts_with(change_prefix); it->Next()) {
-        changed.insert(it->value().ToString());
-        forget.Delete(it->key());
-      }
-      JARING_RETURN_IF_ERROR(RocksError(it->status()));
+      JARING_RETURN_IF_ERROR(ScanChanges(ro, [&](std::string_view key, std::string_view kk) {
+        changed.emplace(kk);
+        covered.emplace_back(key);
+      }));
       // One pass over k/: the compact evaluator finds the families whose
       // outcome differs from what is recorded; only those take the slow
       // path that builds the decisions.
@@ -335,11 +368,10 @@ absl::StatusOr<int64_t> Engine::Step() {
       JARING_RETURN_IF_ERROR(RocksError(it->status()));
     } else {
       std::set<std::string> changed;
-      for (it->Seek(change_prefix); it->Valid() && it->key().starts_with(change_prefix); it->Next()) {
-        changed.insert(it->value().ToString());
-        forget.Delete(it->key());
-      }
-      JARING_RETURN_IF_ERROR(RocksError(it->status()));
+      JARING_RETURN_IF_ERROR(ScanChanges(ro, [&](std::string_view key, std::string_view kk) {
+        changed.emplace(kk);
+        covered.emplace_back(key);
+      }));
       for (const std::string& kk : changed) {
         JARING_RETURN_IF_ERROR(
             EvaluateFamily(snapshot.get(), kk, ctx, v1::EVALUATION_TRIGGER_POPULATION_EVENT, pending));
@@ -351,7 +383,7 @@ absl::StatusOr<int64_t> Engine::Step() {
   JARING_RETURN_IF_ERROR(Flush(pending));
   // Only now, with the decisions applied, may the changes be forgotten.
   if (full) forget.Put(kContextKey, current);
-  if (forget.Count() > 0) JARING_RETURN_IF_ERROR(RocksError(db->Write(rocksdb::WriteOptions(), &forget)));
+  JARING_RETURN_IF_ERROR(Forget(forget, covered));
 
   absl::MutexLock l(&mu_);
   ++stats_.steps;
@@ -366,10 +398,11 @@ absl::Status Engine::Settle() {
     JARING_ASSIGN_OR_RETURN(int64_t appended, Step());
     if (appended > 0) continue;
     // Nothing appended: done when no change is waiting either.
-    std::unique_ptr<rocksdb::Iterator> it(projection_->db()->NewIterator(rocksdb::ReadOptions()));
-    it->Seek(std::string(keys::kChangePrefix));
-    const bool waiting = it->Valid() && it->key().starts_with(keys::kChangePrefix);
-    JARING_RETURN_IF_ERROR(RocksError(it->status()));
+    bool waiting = false;
+    {
+      absl::MutexLock step(&step_mu_);
+      JARING_RETURN_IF_ERROR(ScanChanges(rocksdb::ReadOptions(), [&](std::string_view, std::string_view) { waiting = true; }));
+    }
     JARING_ASSIGN_OR_RETURN(EvalContext ctx, CurrentContext());
     if (!waiting || ctx.rules == nullptr) return absl::OkStatus();
   }

@@ -15,6 +15,8 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
+#include <map>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -31,6 +33,11 @@
 #include "libs/projection/projection.h"
 #include "libs/rules/compact.h"
 #include "services/eligibility/store.h"
+
+namespace rocksdb {
+struct ReadOptions;
+class WriteBatch;
+}  // namespace rocksdb
 
 namespace jaring::eligibility {
 
@@ -93,6 +100,13 @@ class Engine {
   absl::Status EvaluateFamily(const rocksdb::Snapshot* snapshot, const std::string& kk, const EvalContext& ctx,
                               v1::EvaluationTrigger trigger, Pending& out);
   absl::Status Flush(Pending& pending);
+  // Visits the changes (c/ keys) not yet forgotten, partition by partition.
+  absl::Status ScanChanges(const rocksdb::ReadOptions& ro,
+                           const std::function<void(std::string_view key, std::string_view kk)>& visit)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(step_mu_);
+  // Writes `forget` (with deletes of `keys`) and moves the watermarks.
+  absl::Status Forget(rocksdb::WriteBatch& forget, const std::vector<std::string>& keys)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(step_mu_);
   // The compact form of `rules` (cached for the last rule set used).
   absl::StatusOr<std::shared_ptr<const rules::CompiledRules>> Compiled(const PublishedRules& rules);
 
@@ -106,6 +120,8 @@ class Engine {
   std::vector<std::shared_ptr<const PublishedRules>> published_;
   std::shared_ptr<const rules::CompiledRules> compiled_;
   int64_t compiled_offset_ = -1;
+  // Per population partition: every change below this offset is forgotten.
+  std::map<int32_t, int64_t> forgotten_ ABSL_GUARDED_BY(step_mu_);
 
   mutable absl::Mutex mu_;
   absl::Status status_ ABSL_GUARDED_BY(mu_);

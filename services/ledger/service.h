@@ -23,7 +23,9 @@ struct ServiceOptions {
   std::string store_dir;
   // Not owned; null means Clock::Real().
   Clock* clock = nullptr;
-  absl::Duration apply_timeout = absl::Seconds(60);
+  // Generous: a cycle of a million families is one append of a million
+  // entries, read back before the command returns.
+  absl::Duration apply_timeout = absl::Minutes(30);
   // How often the overpayment scanner looks at new deaths when idle; zero:
   // never on its own (tests call RaiseRecoveryClaims()).
   absl::Duration scan_interval = absl::Milliseconds(200);

@@ -213,6 +213,7 @@ TEST_F(EligibilityServiceTest, QueriesRefuseBadInputNamingTheField) {
   EXPECT_THAT(st.error_message(), HasSubstr("kk_number"));
 
   ASSERT_GRPC_OK(Register(SchoolFamilyFixed()));
+  Settle();  // the eligibility store reads the family from the log on its own
   g.set_kk_number(kKk1);
   st = elig_stub_->GetDecision(Ctx().get(), g, &gr);
   EXPECT_EQ(st.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << "no rule set in force";

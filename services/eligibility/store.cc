@@ -10,6 +10,7 @@
 #include "libs/base/strings.h"
 #include "libs/events/envelope.h"
 #include "libs/events/topics.h"
+#include "libs/family/batch_fold.h"
 #include "libs/family/fold.h"
 #include "libs/rules/compact.h"
 #include "services/eligibility/outcome.h"
@@ -113,25 +114,14 @@ absl::Status EligibilityApplier::Apply(const projection::Event& event, projectio
 absl::Status EligibilityApplier::ApplyPopulation(const projection::Event& event, projection::Batch& batch) {
   const v1::Envelope& e = event.envelope;
   const std::string& kk = e.key();
-  JARING_ASSIGN_OR_RETURN(v1::Family * family, batch.Mutable<v1::Family>(keys::Family(kk)));
-  const std::string region_before = family->region_code();
-
-  // A correction names an earlier event of the same family; it is in the
-  // family's history (in the store or this batch).
-  std::optional<v1::Envelope> corrected;
-  if (e.has_record_corrected()) {
-    JARING_ASSIGN_OR_RETURN(std::optional<std::string> where,
-                            batch.Get(keys::EventSeen(e.record_corrected().corrected_event_id())));
-    if (where.has_value() && !where->empty()) {
-      JARING_ASSIGN_OR_RETURN(std::optional<std::string> bytes, batch.Get(*where));
-      v1::Envelope target;
-      if (bytes.has_value() && target.ParseFromString(*bytes)) corrected = std::move(target);
-    }
+  std::string region_before;
+  {
+    JARING_ASSIGN_OR_RETURN(v1::Family * before, batch.Mutable<v1::Family>(keys::Family(kk)));
+    region_before = before->region_code();
   }
-  const family::EventLookup lookup = [&](std::string_view id) -> const v1::Envelope* {
-    return corrected.has_value() && Sv(corrected->event_id()) == id ? &*corrected : nullptr;
-  };
-  JARING_RETURN_IF_ERROR(family::ApplyToFamily(e, lookup, family));
+  JARING_ASSIGN_OR_RETURN(v1::Family * family,
+                          family::FoldIntoBatch(event, batch, keys::Family(kk),
+                                                [](std::string_view id) { return keys::EventSeen(id); }));
 
   const int32_t partition = event.record.partition;
   const int64_t offset = event.record.offset;

@@ -8,6 +8,7 @@
 #include "libs/base/strings.h"
 #include "libs/events/envelope.h"
 #include "libs/events/topics.h"
+#include "libs/family/batch_fold.h"
 #include "libs/ledger/chain.h"
 #include "rocksdb/db.h"
 #include "libs/projection/rocks_error.h"
@@ -157,21 +158,9 @@ absl::Status LedgerApplier::Apply(const projection::Event& event, projection::Ba
 absl::Status LedgerApplier::ApplyPopulation(const projection::Event& event, projection::Batch& batch) {
   const v1::Envelope& e = event.envelope;
   const std::string& kk = e.key();
-  JARING_ASSIGN_OR_RETURN(v1::Family * family, batch.Mutable<v1::Family>(keys::Family(kk)));
-  std::optional<v1::Envelope> corrected;
-  if (e.has_record_corrected()) {
-    JARING_ASSIGN_OR_RETURN(std::optional<std::string> where,
-                            batch.Get(keys::EventSeen(e.record_corrected().corrected_event_id())));
-    if (where.has_value() && !where->empty()) {
-      JARING_ASSIGN_OR_RETURN(std::optional<std::string> bytes, batch.Get(*where));
-      v1::Envelope target;
-      if (bytes.has_value() && target.ParseFromString(*bytes)) corrected = std::move(target);
-    }
-  }
-  const family::EventLookup lookup = [&](std::string_view id) -> const v1::Envelope* {
-    return corrected.has_value() && Sv(corrected->event_id()) == id ? &*corrected : nullptr;
-  };
-  JARING_RETURN_IF_ERROR(family::ApplyToFamily(e, lookup, family));
+  JARING_RETURN_IF_ERROR(family::FoldIntoBatch(event, batch, keys::Family(kk), [](std::string_view id) {
+                           return keys::EventSeen(id);
+                         }).status());
   const std::string history_key = keys::History(kk, event.record.partition, event.record.offset);
   batch.Put(history_key, event.record.value);
   batch.Put(keys::EventSeen(e.event_id()), history_key);

@@ -153,6 +153,15 @@ absl::Status ApplyToFamily(const v1::Envelope& e, const EventLookup& lookup, v1:
     case v1::Envelope::kRuleSetPublished:
     case v1::Envelope::kEligibilityDecided:
     case v1::Envelope::kLedgerEntry:
+    case v1::Envelope::kAppealFiled:
+    case v1::Envelope::kAppealAssigned:
+    case v1::Envelope::kAppealVerified:
+    case v1::Envelope::kAppealDecided:
+    case v1::Envelope::kAppealClosed:
+    case v1::Envelope::kAppealWithdrawn:
+    case v1::Envelope::kAppealEscalated:
+    case v1::Envelope::kAppealPolicySet:
+    case v1::Envelope::kObjectionWindowOpened:
       return Contradiction(e, "not a population event");
     case v1::Envelope::PAYLOAD_NOT_SET:
       return Contradiction(e, "no payload");

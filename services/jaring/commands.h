@@ -16,9 +16,12 @@ struct ServeFlags {
   std::string listen = "127.0.0.1:7700";
   // Kafka bootstrap list; empty means the embedded log.
   std::string kafka;
-  // Which services to serve: "population", "eligibility", "ledger", or
-  // "all" (the default). More services join as they are built.
+  // Which services to serve: "population", "eligibility", "appeals",
+  // "ledger", or "all" (the default).
   std::vector<std::string> services;
+  // The key of the appeals service's filer hashes; empty: DATA/keys/
+  // appeals-filer.key, made on first start.
+  std::string appeals_key;
 };
 
 // Opens the log, makes sure Jaring's topics exist, prints where the data

@@ -19,8 +19,13 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--listen", serve.listen, "gRPC listen address; port 0 picks a free one")
       ->capture_default_str();
   serve_cmd->add_option("--kafka", serve.kafka, "Kafka bootstrap servers; empty means the embedded log");
-  serve_cmd->add_option("services", serve.services, "Services to serve: population, eligibility, ledger, or all (default)")
-      ->check(CLI::IsMember({"population", "eligibility", "ledger", "all"}));
+  serve_cmd->add_option("--appeals-key", serve.appeals_key,
+                        "Key file of the appeals service's filer NIK hashes (default DATA/keys/appeals-filer.key, "
+                        "made on first start; keep it out of the repository and back it up)");
+  serve_cmd
+      ->add_option("services", serve.services,
+                   "Services to serve: population, eligibility, appeals, ledger, or all (default)")
+      ->check(CLI::IsMember({"population", "eligibility", "appeals", "ledger", "all"}));
 
   jaring::server::DevbrokerFlags dev;
   CLI::App* dev_cmd = app.add_subcommand(

@@ -13,6 +13,7 @@
 #include "libs/eventlog/kafka_log.h"
 #include "libs/events/topics.h"
 #include "services/jaring/commands.h"
+#include "services/appeals/service.h"
 #include "services/eligibility/service.h"
 #include "services/ledger/service.h"
 #include "services/population/service.h"
@@ -98,6 +99,21 @@ absl::Status Serve(const ServeFlags& flags) {
                 (stores / "eligibility").c_str(), ctx.rules ? ctx.rules->rules.version().c_str() : "none yet");
   }
 
+  std::unique_ptr<appeals::AppealsServiceImpl> appeals;
+  if (wanted("appeals")) {
+    // The key of filers' NIK hashes lives with the data, never in the log.
+    std::string key_path = flags.appeals_key;
+    if (key_path.empty()) {
+      std::filesystem::create_directories(data / "keys", ec);
+      key_path = (data / "keys" / "appeals-filer.key").string();
+    }
+    JARING_ASSIGN_OR_RETURN(std::string key, appeals::LoadOrCreateKey(key_path));
+    JARING_ASSIGN_OR_RETURN(appeals, appeals::AppealsServiceImpl::Create(
+                                         log.get(), {.store_dir = (stores / "appeals").string(), .filer_key = key}));
+    std::printf("appeals:        %lld events applied at start, store %s\n",
+                static_cast<long long>(appeals->projection().stats().events_applied), (stores / "appeals").c_str());
+  }
+
   std::unique_ptr<ledger_service::LedgerServiceImpl> ledger;
   if (wanted("ledger")) {
     JARING_ASSIGN_OR_RETURN(ledger, ledger_service::LedgerServiceImpl::Create(
@@ -111,6 +127,7 @@ absl::Status Serve(const ServeFlags& flags) {
   grpc::ServerBuilder builder;
   if (population) builder.RegisterService(population.get());
   if (eligibility) builder.RegisterService(eligibility.get());
+  if (appeals) builder.RegisterService(appeals.get());
   if (ledger) builder.RegisterService(ledger.get());
   int port = 0;
   builder.AddListeningPort(flags.listen, grpc::InsecureServerCredentials(), &port);

@@ -776,5 +776,105 @@ TEST_F(AppealsTest, BadInputNamesTheFieldAndAppendsNothing) {
   EXPECT_EQ(AllEvents(), before);
 }
 
+// ---------------------------------------------------------------------------
+// Every kind through every path, as a table.
+
+enum class Path { kUpheld, kRejected, kWithdrawn, kEscalated };
+
+class AppealPathTest : public AppealsTest,
+                       public ::testing::WithParamInterface<std::tuple<v1::AppealKind, Path>> {};
+
+TEST_P(AppealPathTest, WalksThePath) {
+  const auto [kind, path] = GetParam();
+  // A listed family for a report, a family left out otherwise.
+  const bool report = kind == v1::APPEAL_KIND_EXCLUSION_REPORT;
+  FamilyWithDecile(report ? 3 : 7);
+  const v1::DecisionRef before = Current(kKk1, "BPNT");
+  v1::FileAppealRequest f = Filing(kind, "p-file");
+  if (report) {
+    OpenWindow("BPNT", "p-window");
+    f.set_decision_id(before.decision_id());
+    f.set_decision_version(before.version());
+  } else {
+    f.set_program("BPNT");
+  }
+  const absl::Time filed_at = Now();
+  const v1::Appeal a = FileOk(f);
+  ASSERT_EQ(a.kind(), kind);
+  std::vector<std::string> expected = {"filed"};
+  switch (path) {
+    case Path::kUpheld:
+    case Path::kRejected: {
+      const bool upheld = path == Path::kUpheld;
+      ASSERT_GRPC_OK(Assign(a.appeal_id(), "p-assign"));
+      ASSERT_GRPC_OK(Verify(a.appeal_id(), "p-verify", upheld ? v1::APPEAL_OUTCOME_UPHELD : v1::APPEAL_OUTCOME_REJECTED));
+      const int64_t pop = EndOf(events::kPopulationTopic);
+      if (upheld) {
+        ASSERT_GRPC_OK(Decide(a.appeal_id(), "p-decide", v1::APPEAL_OUTCOME_UPHELD, DecileCorrection(report ? 8 : 3)));
+      } else {
+        ASSERT_GRPC_OK(Decide(a.appeal_id(), "p-decide", v1::APPEAL_OUTCOME_REJECTED));
+      }
+      EXPECT_EQ(EndOf(events::kPopulationTopic), pop + (upheld ? 1 : 0));
+      Settle();
+      ASSERT_OK(appeals_->projection().CatchUp());
+      const v1::DecisionRef after = Current(kKk1, "BPNT");
+      if (upheld) {
+        // The listing flips: a reported family leaves, a family left out enters.
+        EXPECT_EQ(after.eligible(), !report);
+        EXPECT_EQ(Get(a.appeal_id()).appeal().resulting_decision().decision_id(), after.decision_id());
+      } else {
+        EXPECT_EQ(after.decision_id(), before.decision_id());
+        EXPECT_FALSE(Get(a.appeal_id()).appeal().has_resulting_decision());
+      }
+      ASSERT_GRPC_OK(Close(a.appeal_id(), "p-close"));
+      expected.insert(expected.end(), {"assigned", "verified", "decided", "closed"});
+      break;
+    }
+    case Path::kWithdrawn:
+      ASSERT_GRPC_OK(Withdraw(a.appeal_id(), "p-withdraw", report ? kNeighbour : kHead1));
+      expected.push_back("withdrawn");
+      break;
+    case Path::kEscalated: {
+      SetNow(filed_at + absl::Hours(24 * 15));
+      ASSERT_OK_AND_ASSIGN(int n, appeals_->Tick());
+      EXPECT_EQ(n, 1);
+      SetNow(filed_at + absl::Hours(24 * 31));
+      ASSERT_OK_AND_ASSIGN(n, appeals_->Tick());
+      EXPECT_EQ(n, 1);
+      ASSERT_OK_AND_ASSIGN(n, appeals_->Tick());
+      EXPECT_EQ(n, 0);
+      EXPECT_EQ(Breaches().size(), 2u);
+      expected.insert(expected.end(), {"escalated", "escalated"});
+      break;
+    }
+  }
+  const v1::Appeal end = Get(a.appeal_id()).appeal();
+  std::vector<std::string> steps;
+  for (const auto& s : end.timeline()) steps.push_back(s.step());
+  EXPECT_EQ(steps, expected);
+  const v1::AppealState want = path == Path::kWithdrawn   ? v1::APPEAL_STATE_WITHDRAWN
+                               : path == Path::kEscalated ? v1::APPEAL_STATE_FILED
+                                                          : v1::APPEAL_STATE_CLOSED;
+  EXPECT_EQ(end.state(), want);
+  EXPECT_EQ(end.escalated(), path == Path::kEscalated);
+  if (path == Path::kUpheld || path == Path::kRejected) {
+    EXPECT_EQ(end.outcome(), path == Path::kUpheld ? v1::APPEAL_OUTCOME_UPHELD : v1::APPEAL_OUTCOME_REJECTED);
+  }
+}
+
+std::string PathCaseName(const ::testing::TestParamInfo<std::tuple<v1::AppealKind, Path>>& info) {
+  static const char* const kPaths[] = {"Upheld", "Rejected", "Withdrawn", "Escalated"};
+  std::string kind = v1::AppealKind_Name(std::get<0>(info.param)).substr(12);
+  kind.erase(std::remove(kind.begin(), kind.end(), '_'), kind.end());
+  return absl::StrCat(kind, "_", kPaths[static_cast<int>(std::get<1>(info.param))]);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    KindsAndPaths, AppealPathTest,
+    ::testing::Combine(::testing::Values(v1::APPEAL_KIND_INCLUSION_REQUEST, v1::APPEAL_KIND_EXCLUSION_REPORT,
+                                         v1::APPEAL_KIND_DATA_CORRECTION),
+                       ::testing::Values(Path::kUpheld, Path::kRejected, Path::kWithdrawn, Path::kEscalated)),
+    PathCaseName);
+
 }  // namespace
 }  // namespace jaring::appeals

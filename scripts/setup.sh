@@ -11,9 +11,9 @@ cd "$(dirname "$0")/.."
 PACKAGES=(
   build-essential cmake ninja-build pkg-config git ca-certificates
   libabsl-dev libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc
-  librdkafka-dev librocksdb-dev libssl-dev libsodium-dev
+  librdkafka-dev librocksdb-dev libssl-dev libsodium-dev openssl
   libcli11-dev libfmt-dev libspdlog-dev nlohmann-json3-dev
-  libgtest-dev libgmock-dev libbenchmark-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libyaml-cpp-dev
   kafkacat
 )
 

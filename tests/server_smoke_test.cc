@@ -4,6 +4,7 @@
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 
+#include <fstream>
 #include <future>
 
 #include <gmock/gmock.h>
@@ -23,8 +24,9 @@ using ::jaring::testing::TempDir;
 
 // grpc.health.v1.Health/Check with an empty request (overall health); the
 // response SERVING is field 1 = 1, i.e. the bytes 08 01.
-std::string HealthCheck(const std::string& target) {
-  auto channel = grpc::CreateChannel(target, grpc::InsecureChannelCredentials());
+std::string HealthCheck(const std::string& target,
+                        std::shared_ptr<grpc::ChannelCredentials> creds = grpc::InsecureChannelCredentials()) {
+  auto channel = grpc::CreateChannel(target, creds);
   grpc::GenericStub stub(channel);
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
@@ -74,6 +76,63 @@ TEST(ServerSmokeTest, DevbrokerIsSharedByOtherProcesses) {
   log.reset();
   const int status = broker.Stop(SIGTERM);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+// The "HOST:PORT" a server prints once it listens.
+std::string ListeningTarget(Subprocess& server) {
+  auto line = server.ReadUntil("listening on ");
+  if (!line.has_value()) return "";
+  return line->substr(13, line->find(' ', 13) - 13);
+}
+
+TEST(ServerSmokeTest, ServesTlsAndMutualTls) {
+  TempDir dir;
+  const std::string certs = dir.Sub("certs");
+  ASSERT_EQ(std::system((std::string(JARING_SOURCE_DIR) + "/scripts/dev-certs.sh " + certs + " >/dev/null").c_str()), 0);
+  grpc::SslCredentialsOptions trust;
+  trust.pem_root_certs = ReadFile(certs + "/ca.pem");
+  {
+    Subprocess server({JARING_BIN, "serve", "--data", dir.Sub("data"), "--listen", "localhost:0", "--tls-cert",
+                       certs + "/server.pem", "--tls-key", certs + "/server.key"});
+    const std::string target = ListeningTarget(server);
+    ASSERT_FALSE(target.empty());
+    EXPECT_EQ(HealthCheck(target, grpc::SslCredentials(trust)), std::string("\x08\x01", 2));
+    EXPECT_THAT(HealthCheck(target), ::testing::StartsWith("error:")) << "a plaintext client is not served";
+    grpc::SslCredentialsOptions other;  // trusts the system's CAs, not ours
+    EXPECT_THAT(HealthCheck(target, grpc::SslCredentials(other)), ::testing::StartsWith("error:"));
+    EXPECT_EQ(server.Stop(SIGTERM), 0);
+  }
+  {
+    Subprocess server({JARING_BIN, "serve", "--data", dir.Sub("data"), "--listen", "localhost:0", "--tls-cert",
+                       certs + "/server.pem", "--tls-key", certs + "/server.key", "--tls-client-ca",
+                       certs + "/ca.pem"});
+    const std::string target = ListeningTarget(server);
+    ASSERT_FALSE(target.empty());
+    EXPECT_THAT(HealthCheck(target, grpc::SslCredentials(trust)), ::testing::StartsWith("error:"))
+        << "mutual TLS: a client without a certificate is refused";
+    grpc::SslCredentialsOptions mutual = trust;
+    mutual.pem_cert_chain = ReadFile(certs + "/client.pem");
+    mutual.pem_private_key = ReadFile(certs + "/client.key");
+    EXPECT_EQ(HealthCheck(target, grpc::SslCredentials(mutual)), std::string("\x08\x01", 2));
+    EXPECT_EQ(server.Stop(SIGTERM), 0);
+  }
+}
+
+TEST(ServerSmokeTest, PlaintextOnlyOnLoopback) {
+  TempDir dir;
+  for (std::vector<std::string> extra : {std::vector<std::string>{}, std::vector<std::string>{"--plaintext"}}) {
+    std::vector<std::string> argv = {JARING_BIN, "serve", "--data", dir.Sub("data"), "--listen", "0.0.0.0:0"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    Subprocess server(argv);
+    EXPECT_FALSE(server.ReadUntil("listening on ").has_value());
+    const int status = server.Stop(SIGTERM);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 1) << status;
+  }
 }
 
 }  // namespace

@@ -22,7 +22,16 @@ struct ServeFlags {
   // The key of the appeals service's filer hashes; empty: DATA/keys/
   // appeals-filer.key, made on first start.
   std::string appeals_key;
+  // TLS: the server's certificate chain and key (PEM). With a client CA,
+  // clients must present a certificate it signed (mutual TLS).
+  std::string tls_cert, tls_key, tls_client_ca;
+  // Serve without TLS. Allowed only on a loopback address; it is also what
+  // happens on loopback when no certificate is given.
+  bool plaintext = false;
 };
+
+// True for 127.0.0.0/8, ::1 and localhost.
+bool IsLoopbackHost(const std::string& host);
 
 // Opens the log, makes sure Jaring's topics exist, prints where the data
 // lives and what it holds, serves gRPC (health checking and reflection)

@@ -22,6 +22,12 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--appeals-key", serve.appeals_key,
                         "Key file of the appeals service's filer NIK hashes (default DATA/keys/appeals-filer.key, "
                         "made on first start; keep it out of the repository and back it up)");
+  serve_cmd->add_option("--tls-cert", serve.tls_cert, "Server certificate chain (PEM); with --tls-key turns TLS on");
+  serve_cmd->add_option("--tls-key", serve.tls_key, "Server private key (PEM)");
+  serve_cmd->add_option("--tls-client-ca", serve.tls_client_ca,
+                        "CA (PEM) that signs client certificates: clients must present one (mutual TLS)");
+  serve_cmd->add_flag("--plaintext", serve.plaintext,
+                      "Serve without TLS (only on a loopback address; scripts/dev-certs.sh makes certificates)");
   serve_cmd
       ->add_option("services", serve.services,
                    "Services to serve: population, eligibility, appeals, ledger, or all (default)")

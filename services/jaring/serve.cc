@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 
 #include "absl/strings/str_cat.h"
 #include "libs/base/status.h"
@@ -31,6 +32,49 @@ uint64_t DirectoryBytes(const std::filesystem::path& dir) {
   return total;
 }
 
+absl::StatusOr<std::string> ReadPem(const std::string& flag, const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::InvalidArgumentError(absl::StrCat(flag, ": cannot read ", path));
+  std::string pem((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (pem.find("-----BEGIN ") == std::string::npos) {
+    return absl::InvalidArgumentError(absl::StrCat(flag, ": ", path, " is not PEM"));
+  }
+  return pem;
+}
+
+// TLS from the flags, or plaintext on loopback only.
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials(const ServeFlags& flags,
+                                                                          std::string* described) {
+  const std::string host = flags.listen.substr(0, flags.listen.rfind(':'));
+  const bool tls = !flags.tls_cert.empty() || !flags.tls_key.empty();
+  if (tls && flags.plaintext) return absl::InvalidArgumentError("--plaintext: conflicts with --tls-cert/--tls-key");
+  if (!tls) {
+    if (!flags.tls_client_ca.empty()) return absl::InvalidArgumentError("--tls-client-ca: needs --tls-cert and --tls-key");
+    if (!IsLoopbackHost(host)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--listen: ", flags.listen, " is not a loopback address; serve it with TLS (--tls-cert, --tls-key; "
+          "scripts/dev-certs.sh makes a development CA): plaintext is only for loopback"));
+    }
+    *described = "plaintext (loopback only)";
+    return grpc::InsecureServerCredentials();
+  }
+  if (flags.tls_cert.empty()) return absl::InvalidArgumentError("--tls-cert: is required with --tls-key");
+  if (flags.tls_key.empty()) return absl::InvalidArgumentError("--tls-key: is required with --tls-cert");
+  grpc::SslServerCredentialsOptions options;
+  grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
+  JARING_ASSIGN_OR_RETURN(pair.cert_chain, ReadPem("--tls-cert", flags.tls_cert));
+  JARING_ASSIGN_OR_RETURN(pair.private_key, ReadPem("--tls-key", flags.tls_key));
+  options.pem_key_cert_pairs.push_back(std::move(pair));
+  if (!flags.tls_client_ca.empty()) {
+    JARING_ASSIGN_OR_RETURN(options.pem_root_certs, ReadPem("--tls-client-ca", flags.tls_client_ca));
+    options.client_certificate_request = GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
+    *described = "mutual TLS (client certificates required)";
+  } else {
+    *described = "TLS";
+  }
+  return grpc::SslServerCredentials(options);
+}
+
 absl::Status PrintContents(eventlog::EventLog& log) {
   std::printf("%-24s %10s %14s\n", "topic", "partitions", "events");
   for (const auto& topic : events::kDefaultTopics) {
@@ -49,8 +93,14 @@ absl::Status PrintContents(eventlog::EventLog& log) {
 
 }  // namespace
 
+bool IsLoopbackHost(const std::string& host) {
+  return host == "localhost" || host == "::1" || host == "[::1]" || host.rfind("127.", 0) == 0;
+}
+
 absl::Status Serve(const ServeFlags& flags) {
   BlockTerminationSignals();  // before any thread starts
+  std::string security;
+  JARING_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials, ServerCredentials(flags, &security));
 
   std::unique_ptr<eventlog::EventLog> log;
   const std::filesystem::path data = std::filesystem::absolute(flags.data_dir);
@@ -130,13 +180,14 @@ absl::Status Serve(const ServeFlags& flags) {
   if (appeals) builder.RegisterService(appeals.get());
   if (ledger) builder.RegisterService(ledger.get());
   int port = 0;
-  builder.AddListeningPort(flags.listen, grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(flags.listen, credentials, &port);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", flags.listen));
   }
   const std::string host = flags.listen.substr(0, flags.listen.rfind(':'));
-  std::printf("listening on %s:%d (gRPC health and reflection; Ctrl-C stops)\n", host.c_str(), port);
+  std::printf("listening on %s:%d (%s; gRPC health and reflection; Ctrl-C stops)\n", host.c_str(), port,
+              security.c_str());
   std::fflush(stdout);
 
   const int sig = WaitForTerminationSignal();

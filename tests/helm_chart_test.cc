@@ -1,0 +1,599 @@
+// Checks that the deployment files agree with each other and with the code:
+// the Helm chart's templates use only values that values.yaml defines, every
+// service has a StatefulSet and a Service probed on its own port, the
+// partition counts in values.yaml, the chart's topic Job and compose.yaml
+// equal events::kDefaultTopics, and the systemd units run `jaring serve`.
+//
+// Each check takes a repository root and returns the problems it found, so
+// it runs against this repository (no problems) and against broken copies
+// in a temporary directory (the problem is named). Helm itself is not run:
+// templates are read as text, and only full .Values paths are followed
+// (not paths relative to `with` or `range`).
+#include <yaml-cpp/yaml.h>
+
+#include <array>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "libs/events/topics.h"
+#include "libs/testing/temp_dir.h"
+
+namespace jaring {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::Contains;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+
+using Problems = std::vector<std::string>;
+
+constexpr std::array<std::string_view, 4> kServices = {"population", "eligibility", "appeals",
+                                                       "ledger"};
+
+// The topics as the deployment files name them. TopicListMatchesTheCode
+// compares it with kDefaultTopics, so a topic added to the code fails here
+// until the chart, compose.yaml and this list have it.
+constexpr std::array<std::string_view, 5> kDeployedTopics = {
+    "jaring.population.v1", "jaring.rules.v1", "jaring.eligibility.v1", "jaring.appeals.v1",
+    "jaring.ledger.v1"};
+
+fs::path ChartDir(const fs::path& root) { return root / "helm" / "jaring"; }
+
+std::optional<std::string> ReadText(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+// The parsed file, or nullopt with a problem naming it.
+std::optional<YAML::Node> LoadYaml(const fs::path& path, Problems& problems) {
+  try {
+    return YAML::LoadFile(path.string());
+  } catch (const YAML::Exception& e) {
+    problems.push_back(path.string() + ": " + e.what());
+    return std::nullopt;
+  }
+}
+
+// A map's entry, following YAML merge keys ("<<: *anchor", which
+// compose.yaml uses and yaml-cpp 0.7 leaves as a plain key); an own key wins.
+std::optional<YAML::Node> Child(const YAML::Node& map, const std::string& key) {
+  if (!map.IsMap()) return std::nullopt;
+  if (const YAML::Node own = map[key]; own.IsDefined()) return own;
+  const YAML::Node merged = map["<<"];
+  if (!merged.IsDefined()) return std::nullopt;  // a missing key is an invalid node: no IsMap()
+  if (merged.IsMap()) return Child(merged, key);
+  if (merged.IsSequence()) {
+    for (const auto& m : merged) {
+      if (auto found = Child(m, key)) return found;
+    }
+  }
+  return std::nullopt;
+}
+
+// The node at a dotted path ("services.population.port"), or nullopt when a
+// step is missing or is not a map. (Never assign one YAML::Node to another
+// here: yaml-cpp's operator= overwrites the node in the tree.)
+std::optional<YAML::Node> Lookup(const YAML::Node& node, std::string_view dotted) {
+  const auto dot = dotted.find('.');
+  auto child = Child(node, std::string(dotted.substr(0, dot)));
+  if (!child || dot == std::string_view::npos) return child;
+  return Lookup(*child, dotted.substr(dot + 1));
+}
+
+std::optional<long> AsInt(const YAML::Node& node) {
+  if (!node.IsScalar()) return std::nullopt;
+  try {
+    return node.as<long>();
+  } catch (const YAML::Exception&) {
+    return std::nullopt;
+  }
+}
+
+std::string ShortName(std::string_view topic) {  // "jaring.population.v1" -> "population"
+  const auto first = topic.find('.');
+  const auto last = topic.rfind('.');
+  return std::string(topic.substr(first + 1, last - first - 1));
+}
+
+std::string RegexEscape(std::string_view s) {
+  static const std::regex special(R"([.^$|()\[\]{}*+?\\])");
+  return std::regex_replace(std::string(s), special, R"(\$&)");
+}
+
+// "{{ .Values.services.population.port }}", spaces and dashes allowed.
+std::string ValueRef(std::string_view path) {
+  return R"(\{\{-?\s*\$?\.Values\.)" + RegexEscape(path) + R"(\s*-?\}\})";
+}
+
+Problems CheckChartMetadata(const fs::path& root) {
+  Problems problems;
+  const fs::path file = ChartDir(root) / "Chart.yaml";
+  const auto chart = LoadYaml(file, problems);
+  if (!chart) return problems;
+  const auto field = [&](const char* key) -> std::string {
+    const auto node = Lookup(*chart, key);
+    return node && node->IsScalar() ? node->Scalar() : "";
+  };
+  if (field("apiVersion") != "v2") problems.push_back(file.string() + ": apiVersion must be v2");
+  if (field("name").empty()) problems.push_back(file.string() + ": name is missing");
+  if (!std::regex_match(field("version"), std::regex(R"(\d+\.\d+\.\d+.*)"))) {
+    problems.push_back(file.string() + ": version must be a semantic version");
+  }
+  return problems;
+}
+
+// Every .Values.a.b.c in a template must be defined in values.yaml.
+Problems CheckValueReferences(const fs::path& root) {
+  Problems problems;
+  const auto values = LoadYaml(ChartDir(root) / "values.yaml", problems);
+  if (!values) return problems;
+  static const std::regex ref(R"(\.Values((?:\.[A-Za-z_][A-Za-z0-9_]*)+))");
+  int templates = 0;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(ChartDir(root) / "templates", ec)) {
+    if (!entry.is_regular_file()) continue;
+    ++templates;
+    const auto text = ReadText(entry.path());
+    if (!text) continue;
+    for (auto it = std::sregex_iterator(text->begin(), text->end(), ref); it != std::sregex_iterator();
+         ++it) {
+      const std::string path = (*it)[1].str().substr(1);
+      if (!Lookup(*values, path)) {
+        problems.push_back(entry.path().filename().string() + ": .Values." + path +
+                           " is not defined in values.yaml");
+      }
+    }
+  }
+  if (templates == 0) problems.push_back("no templates in " + (ChartDir(root) / "templates").string());
+  return problems;
+}
+
+// Each service: values (port, replicas, resources, storage), a StatefulSet
+// that serves it on its port with probes on that port, and a Service.
+Problems CheckServices(const fs::path& root) {
+  Problems problems;
+  const auto values = LoadYaml(ChartDir(root) / "values.yaml", problems);
+  if (!values) return problems;
+  const auto non_root = Lookup(*values, "podSecurityContext.runAsNonRoot");
+  if (!non_root || !non_root->IsScalar() || non_root->Scalar() != "true") {
+    problems.push_back("values.yaml: podSecurityContext.runAsNonRoot must be true");
+  }
+  const auto helpers = ReadText(ChartDir(root) / "templates" / "_helpers.tpl");
+  if (!helpers || !std::regex_search(*helpers, std::regex(R"(define "jaring\.podSpec"[\s\S]*securityContext:[\s\S]*)"
+                                                         R"(terminationGracePeriodSeconds:)"))) {
+    problems.push_back("templates/_helpers.tpl: jaring.podSpec must set securityContext and "
+                       "terminationGracePeriodSeconds");
+  }
+  std::set<long> ports;
+  for (std::string_view svc : kServices) {
+    const std::string key = "services." + std::string(svc);
+    const auto port = Lookup(*values, key + ".port");
+    const auto port_number = port ? AsInt(*port) : std::nullopt;
+    if (!port_number || *port_number < 1 || *port_number > 65535) {
+      problems.push_back("values.yaml: " + key + ".port must be a port number");
+    } else if (!ports.insert(*port_number).second) {
+      problems.push_back("values.yaml: " + key + ".port is used by another service");
+    }
+    for (const char* field : {".replicas", ".resources", ".storage.size"}) {
+      if (!Lookup(*values, key + field)) problems.push_back("values.yaml: " + key + field + " is missing");
+    }
+
+    const std::string sts_name = std::string(svc) + "-statefulset.yaml";
+    const std::string svc_name = std::string(svc) + "-service.yaml";
+    const auto sts = ReadText(ChartDir(root) / "templates" / sts_name);
+    const auto service = ReadText(ChartDir(root) / "templates" / svc_name);
+    if (!sts) problems.push_back("templates/" + sts_name + " is missing");
+    if (!service) problems.push_back("templates/" + svc_name + " is missing");
+    const std::string port_ref = ValueRef(key + ".port");
+
+    if (sts) {
+      const auto expect = [&](const std::string& pattern, const std::string& what) {
+        if (!std::regex_search(*sts, std::regex(pattern))) {
+          problems.push_back("templates/" + sts_name + ": " + what);
+        }
+      };
+      expect(R"(kind:\s*StatefulSet)", "not a StatefulSet");
+      expect(R"(-\s*serve\s*\n\s*-\s*)" + std::string(svc) + R"(\s*\n)", "args do not start with `serve " +
+                                                                             std::string(svc) + "`");
+      expect(R"(--listen\s*\n\s*-\s*"0\.0\.0\.0:)" + port_ref + "\"", "--listen is not on " + key + ".port");
+      expect(R"(containerPort:\s*)" + port_ref, "containerPort is not " + key + ".port");
+      expect(R"(--kafka)", "no --kafka");
+      expect(R"(volumeClaimTemplates:)", "no volumeClaimTemplates");
+      // Pod security context and terminationGracePeriodSeconds.
+      expect(R"(include\s+"jaring\.podSpec")", "does not include jaring.podSpec");
+      if (svc == "appeals") {
+        expect(R"(--appeals-key)", "no --appeals-key (the filer key must not live on the cache volume)");
+      }
+      // Every probe has a handler, and every handler targets the service's
+      // port. (tcpSocket, not grpc: the kubelet's gRPC probe speaks
+      // plaintext only, and jaring serves TLS on any address but loopback.)
+      static const std::regex handler(R"((grpc|tcpSocket|httpGet):\s*\n\s*port:\s*([^\n]*))");
+      int handlers = 0;
+      for (auto it = std::sregex_iterator(sts->begin(), sts->end(), handler); it != std::sregex_iterator();
+           ++it) {
+        ++handlers;
+        if (!std::regex_match((*it)[2].str(), std::regex(R"(\s*)" + port_ref + R"(\s*)"))) {
+          problems.push_back("templates/" + sts_name + ": a " + (*it)[1].str() + " probe is on " +
+                             (*it)[2].str() + ", not " + key + ".port");
+        }
+      }
+      for (const char* probe : {"startupProbe:", "readinessProbe:", "livenessProbe:"}) {
+        if (sts->find(probe) == std::string::npos) problems.push_back("templates/" + sts_name + ": no " + probe);
+      }
+      if (handlers < 3) problems.push_back("templates/" + sts_name + ": a probe has no handler on the port");
+    }
+    if (service) {
+      if (!std::regex_search(*service, std::regex(R"(kind:\s*Service\b)"))) {
+        problems.push_back("templates/" + svc_name + ": not a Service");
+      }
+      if (!std::regex_search(*service, std::regex(R"(port:\s*)" + port_ref))) {
+        problems.push_back("templates/" + svc_name + ": no port " + key + ".port");
+      }
+    }
+    // A copied template that still names another service.
+    for (std::string_view other : kServices) {
+      if (other == svc) continue;
+      const std::regex foreign(R"(\.Values\.services\.)" + std::string(other) + R"(\b)");
+      for (const auto* text : {&sts, &service}) {
+        if (*text && std::regex_search(**text, foreign)) {
+          problems.push_back("templates/" + std::string(text == &sts ? sts_name : svc_name) +
+                             " uses the values of " + std::string(other));
+        }
+      }
+    }
+  }
+  return problems;
+}
+
+// values.yaml and the chart's topic Job against kDefaultTopics.
+Problems CheckTopics(const fs::path& root) {
+  Problems problems;
+  const auto values = LoadYaml(ChartDir(root) / "values.yaml", problems);
+  if (!values) return problems;
+  const auto job = ReadText(ChartDir(root) / "templates" / "topics-job.yaml");
+  if (!job) problems.push_back("templates/topics-job.yaml is missing");
+  for (const auto& topic : events::kDefaultTopics) {
+    const std::string name(topic.name);
+    const std::string key = "topics.partitions." + ShortName(topic.name);
+    const auto partitions = Lookup(*values, key);
+    const auto count = partitions ? AsInt(*partitions) : std::nullopt;
+    if (count != topic.partitions) {
+      problems.push_back("values.yaml: " + key + " must be " + std::to_string(topic.partitions) +
+                         " (" + name + " in libs/events/topics.h)");
+    }
+    if (job && !std::regex_search(*job, std::regex(R"(create\s+)" + RegexEscape(name) + R"(\s+)" +
+                                                   ValueRef(key)))) {
+      problems.push_back("templates/topics-job.yaml does not create " + name + " with " + key);
+    }
+  }
+  const auto rf = Lookup(*values, "topics.replicationFactor");
+  const auto isr = Lookup(*values, "topics.minInsyncReplicas");
+  const long rf_n = rf ? AsInt(*rf).value_or(0) : 0;
+  const long isr_n = isr ? AsInt(*isr).value_or(0) : 0;
+  if (rf_n < 1 || isr_n < 1 || isr_n > rf_n) {
+    problems.push_back("values.yaml: need 1 <= topics.minInsyncReplicas <= topics.replicationFactor");
+  }
+  if (job && job->find("retention.ms=-1") == std::string::npos) {
+    problems.push_back("templates/topics-job.yaml: topics must keep events forever (retention.ms=-1)");
+  }
+  return problems;
+}
+
+// A unit file as (section, key, value) entries, continuation lines joined.
+struct UnitEntry {
+  std::string section, key, value;
+};
+
+Problems ParseUnit(const fs::path& path, std::vector<UnitEntry>& entries) {
+  Problems problems;
+  const auto text = ReadText(path);
+  if (!text) return {path.string() + " is missing"};
+  std::istringstream in(*text);
+  std::string line, section, pending;
+  int number = 0;
+  while (std::getline(in, line)) {
+    ++number;
+    if (!pending.empty()) line = pending + " " + line;
+    if (!line.empty() && line.back() == '\\') {
+      pending = line.substr(0, line.size() - 1);
+      continue;
+    }
+    pending.clear();
+    const auto first = line.find_first_not_of(" \t");
+    if (first == std::string::npos || line[first] == '#' || line[first] == ';') continue;
+    if (line[first] == '[') {
+      section = line.substr(first + 1, line.find(']') - first - 1);
+      continue;
+    }
+    const auto eq = line.find('=');
+    if (section.empty() || eq == std::string::npos) {
+      problems.push_back(path.filename().string() + ":" + std::to_string(number) + ": not KEY=VALUE in a section");
+      continue;
+    }
+    entries.push_back({section, line.substr(first, eq - first), line.substr(eq + 1)});
+  }
+  return problems;
+}
+
+Problems CheckSystemd(const fs::path& root) {
+  Problems problems;
+  for (const char* name : {"jaring.service", "jaring@.service"}) {
+    std::vector<UnitEntry> entries;
+    for (auto& p : ParseUnit(root / "deploy" / "systemd" / name, entries)) problems.push_back(p);
+    if (entries.empty()) continue;
+    const bool kafka = std::string_view(name) == "jaring@.service";
+    std::set<std::string> sections;
+    std::vector<std::string> exec_starts;
+    for (const auto& e : entries) {
+      sections.insert(e.section);
+      if (e.section == "Service" && e.key == "ExecStart") exec_starts.push_back(e.value);
+    }
+    for (const char* s : {"Unit", "Service", "Install"}) {
+      if (!sections.contains(s)) problems.push_back(std::string(name) + ": no [" + s + "] section");
+    }
+    if (exec_starts.size() != 1) {
+      problems.push_back(std::string(name) + ": needs exactly one ExecStart");
+      continue;
+    }
+    const std::string& exec = exec_starts[0];
+    if (!std::regex_search(exec, std::regex(R"(/jaring\s+serve\s)"))) {
+      problems.push_back(std::string(name) + ": ExecStart does not run `jaring serve`");
+    }
+    if (kafka && (exec.find("serve %i") == std::string::npos || exec.find("--kafka") == std::string::npos)) {
+      problems.push_back(std::string(name) + ": ExecStart must serve %i on --kafka");
+    }
+    if (!kafka && exec.find("--kafka") != std::string::npos) {
+      problems.push_back(std::string(name) + ": the one-machine unit runs on the embedded log, not --kafka");
+    }
+  }
+  return problems;
+}
+
+// The sequence's scalars joined by spaces, or the scalar itself.
+std::string Joined(const YAML::Node& node) {
+  if (node.IsScalar()) return node.Scalar();
+  std::string out;
+  if (node.IsSequence()) {
+    for (const auto& item : node) {
+      if (item.IsScalar()) out += item.Scalar() + " ";
+    }
+  }
+  return out;
+}
+
+Problems CheckCompose(const fs::path& root) {
+  Problems problems;
+  const auto compose = LoadYaml(root / "deploy" / "compose.yaml", problems);
+  if (!compose) return problems;
+  const auto services = Lookup(*compose, "services");
+  const auto volumes = Lookup(*compose, "volumes");
+  if (!services || !services->IsMap()) return {"compose.yaml: no services"};
+  for (const char* broker : {"kafka-1", "kafka-2", "kafka-3"}) {
+    if (!Lookup(*services, broker)) problems.push_back(std::string("compose.yaml: no broker ") + broker);
+  }
+  std::set<std::string> data_volumes;
+  for (std::string_view svc : kServices) {
+    const std::string name(svc);
+    const auto service = Lookup(*services, name);
+    if (!service) {
+      problems.push_back("compose.yaml: no service " + name);
+      continue;
+    }
+    const auto command = Lookup(*service, "command");
+    const std::string args = command ? Joined(*command) : "";
+    if (args.rfind("serve " + name + " ", 0) != 0 || args.find("--kafka ") == std::string::npos) {
+      problems.push_back("compose.yaml: " + name + " must run `serve " + name + " ... --kafka ...`");
+    }
+    // Its own named volume on the data directory.
+    std::string data_volume;
+    if (const auto mounts = Lookup(*service, "volumes"); mounts && mounts->IsSequence()) {
+      for (const auto& m : *mounts) {
+        const std::string spec = m.IsScalar() ? m.Scalar() : "";
+        if (spec.find(":/var/lib/jaring") != std::string::npos) data_volume = spec.substr(0, spec.find(':'));
+      }
+    }
+    if (data_volume.empty() || !volumes || !Lookup(*volumes, data_volume)) {
+      problems.push_back("compose.yaml: " + name + " needs a named volume on /var/lib/jaring");
+    } else if (!data_volumes.insert(data_volume).second) {
+      problems.push_back("compose.yaml: " + name + " shares the volume " + data_volume);
+    }
+    if (svc == "appeals" && args.find("--appeals-key ") == std::string::npos) {
+      problems.push_back("compose.yaml: appeals needs --appeals-key on a volume of its own");
+    }
+    if (!Lookup(*service, "depends_on.kafka-topics")) {
+      problems.push_back("compose.yaml: " + name + " must depend on kafka-topics");
+    }
+  }
+  const auto topics = Lookup(*services, "kafka-topics");
+  const std::string script = topics && Lookup(*topics, "command") ? Joined(*Lookup(*topics, "command")) : "";
+  if (script.empty()) problems.push_back("compose.yaml: no kafka-topics command");
+  for (const auto& topic : events::kDefaultTopics) {
+    const std::string name(topic.name);
+    std::smatch m;
+    if (!std::regex_search(script, m, std::regex(R"(create\s+)" + RegexEscape(name) + R"(\s+(\d+))"))) {
+      problems.push_back("compose.yaml: kafka-topics does not create " + name);
+    } else if (std::stoi(m[1].str()) != topic.partitions) {
+      problems.push_back("compose.yaml: " + name + " has " + m[1].str() + " partitions, not " +
+                         std::to_string(topic.partitions));
+    }
+  }
+  if (!script.empty() && script.find("retention.ms=-1") == std::string::npos) {
+    problems.push_back("compose.yaml: topics must keep events forever (retention.ms=-1)");
+  }
+  return problems;
+}
+
+const fs::path kRoot = JARING_SOURCE_DIR;
+
+TEST(DeployFilesTest, TopicListMatchesTheCode) {
+  ASSERT_EQ(kDeployedTopics.size(), events::kDefaultTopics.size());
+  for (size_t i = 0; i < kDeployedTopics.size(); ++i) {
+    EXPECT_EQ(kDeployedTopics[i], events::kDefaultTopics[i].name);
+  }
+}
+
+TEST(DeployFilesTest, RepositoryChartIsConsistent) {
+  EXPECT_THAT(CheckChartMetadata(kRoot), IsEmpty());
+  EXPECT_THAT(CheckValueReferences(kRoot), IsEmpty());
+  EXPECT_THAT(CheckServices(kRoot), IsEmpty());
+  EXPECT_THAT(CheckTopics(kRoot), IsEmpty());
+}
+
+TEST(DeployFilesTest, RepositorySystemdUnitsAreConsistent) { EXPECT_THAT(CheckSystemd(kRoot), IsEmpty()); }
+
+TEST(DeployFilesTest, RepositoryComposeIsConsistent) { EXPECT_THAT(CheckCompose(kRoot), IsEmpty()); }
+
+// A copy of helm/ and deploy/ to break on purpose: each test breaks one
+// thing and expects the check to name it.
+class BrokenCopyTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    for (const char* dir : {"helm", "deploy"}) {
+      fs::copy(kRoot / dir, root_ / dir, fs::copy_options::recursive);
+    }
+    ASSERT_THAT(CheckValueReferences(root_), IsEmpty());
+  }
+
+  // Replaces the first `from` in a file; the test fails if it is not there.
+  void Replace(const fs::path& relative, std::string_view from, std::string_view to) {
+    auto text = ReadText(root_ / relative);
+    ASSERT_TRUE(text.has_value()) << relative;
+    const auto at = text->find(from);
+    ASSERT_NE(at, std::string::npos) << from << " not in " << relative;
+    text->replace(at, from.size(), to);
+    std::ofstream(root_ / relative, std::ios::binary | std::ios::trunc) << *text;
+  }
+
+  // Rewrites values.yaml after `edit` (comments are lost; the copy is thrown away).
+  template <typename Edit>
+  void EditValues(Edit edit) {
+    const fs::path file = root_ / "helm" / "jaring" / "values.yaml";
+    YAML::Node values = YAML::LoadFile(file.string());
+    edit(values);
+    std::ofstream(file, std::ios::trunc) << YAML::Dump(values) << "\n";
+  }
+
+  testing::TempDir dir_;
+  const fs::path root_ = dir_.path();
+};
+
+TEST_F(BrokenCopyTest, UndefinedValueIsNamed) {
+  Replace("helm/jaring/templates/population-service.yaml", "{{ .Values.services.population.port }}",
+          "{{ .Values.services.population.prot }}");
+  Replace("helm/jaring/templates/NOTES.txt", "Jaring", "{{ $.Values.kafka.bootstrapServers }}");
+  const Problems problems = CheckValueReferences(root_);
+  EXPECT_THAT(problems, Contains(HasSubstr(".Values.services.population.prot is not defined")));
+  EXPECT_THAT(problems, Contains(HasSubstr(".Values.kafka.bootstrapServers is not defined")));
+  EXPECT_EQ(problems.size(), 2u);
+}
+
+TEST_F(BrokenCopyTest, ValuePastAScalarIsNamed) {
+  Replace("helm/jaring/templates/ledger-service.yaml", "{{ .Values.services.ledger.port }}",
+          "{{ .Values.services.ledger.port.number }}");
+  EXPECT_THAT(CheckValueReferences(root_), Contains(HasSubstr("services.ledger.port.number")));
+}
+
+TEST_F(BrokenCopyTest, MissingServiceTemplateIsNamed) {
+  fs::remove(root_ / "helm" / "jaring" / "templates" / "ledger-service.yaml");
+  EXPECT_THAT(CheckServices(root_), Contains(HasSubstr("ledger-service.yaml is missing")));
+}
+
+TEST_F(BrokenCopyTest, MissingServiceValuesAreNamed) {
+  EditValues([](YAML::Node& v) { v["services"].remove("appeals"); });
+  const Problems problems = CheckServices(root_);
+  EXPECT_THAT(problems, Contains(HasSubstr("services.appeals.port must be a port number")));
+  // The templates still use them.
+  EXPECT_THAT(CheckValueReferences(root_), Contains(HasSubstr("services.appeals")));
+}
+
+TEST_F(BrokenCopyTest, ProbeOnAnotherPortIsNamed) {
+  Replace("helm/jaring/templates/appeals-statefulset.yaml",
+          "tcpSocket:\n              port: {{ .Values.services.appeals.port }}",
+          "tcpSocket:\n              port: 9090");
+  EXPECT_THAT(CheckServices(root_), Contains(HasSubstr("appeals-statefulset.yaml: a tcpSocket probe is on 9090")));
+}
+
+TEST_F(BrokenCopyTest, MissingProbeIsNamed) {
+  Replace("helm/jaring/templates/ledger-statefulset.yaml", "livenessProbe:", "lifenessProbe:");
+  EXPECT_THAT(CheckServices(root_), Contains(HasSubstr("ledger-statefulset.yaml: no livenessProbe:")));
+}
+
+TEST_F(BrokenCopyTest, TemplateCopiedFromAnotherServiceIsNamed) {
+  Replace("helm/jaring/templates/eligibility-statefulset.yaml",
+          "containerPort: {{ .Values.services.eligibility.port }}",
+          "containerPort: {{ .Values.services.population.port }}");
+  const Problems problems = CheckServices(root_);
+  EXPECT_THAT(problems, Contains(HasSubstr("eligibility-statefulset.yaml: containerPort is not")));
+  EXPECT_THAT(problems, Contains(HasSubstr("eligibility-statefulset.yaml uses the values of population")));
+}
+
+TEST_F(BrokenCopyTest, DuplicatePortIsNamed) {
+  EditValues([](YAML::Node& v) { v["services"]["ledger"]["port"] = v["services"]["population"]["port"].as<int>(); });
+  EXPECT_THAT(CheckServices(root_), Contains(HasSubstr("services.ledger.port is used by another service")));
+}
+
+TEST_F(BrokenCopyTest, PartitionCountOtherThanTheCodeIsNamed) {
+  EditValues([](YAML::Node& v) { v["topics"]["partitions"]["population"] = 16; });
+  EXPECT_THAT(CheckTopics(root_), Contains(HasSubstr("topics.partitions.population must be 8")));
+}
+
+TEST_F(BrokenCopyTest, TopicMissingFromTheJobIsNamed) {
+  Replace("helm/jaring/templates/topics-job.yaml", "create jaring.rules.v1", "create jaring.rule.v1");
+  EXPECT_THAT(CheckTopics(root_), Contains(HasSubstr("does not create jaring.rules.v1")));
+}
+
+TEST_F(BrokenCopyTest, ChartApiVersionIsChecked) {
+  Replace("helm/jaring/Chart.yaml", "apiVersion: v2", "apiVersion: v1");
+  EXPECT_THAT(CheckChartMetadata(root_), Contains(HasSubstr("apiVersion must be v2")));
+}
+
+TEST_F(BrokenCopyTest, UnitWithoutJaringServeIsNamed) {
+  Replace("deploy/systemd/jaring.service", "ExecStart=", "#ExecStart=");
+  Replace("deploy/systemd/jaring@.service", "jaring serve %i", "jaring devbroker %i");
+  const Problems problems = CheckSystemd(root_);
+  EXPECT_THAT(problems, Contains(HasSubstr("jaring.service: needs exactly one ExecStart")));
+  EXPECT_THAT(problems, Contains(HasSubstr("jaring@.service: ExecStart does not run `jaring serve`")));
+}
+
+TEST_F(BrokenCopyTest, UnitLineOutsideASectionIsNamed) {
+  Replace("deploy/systemd/jaring.service", "[Unit]", "Wants=nothing\n[Unit]");
+  EXPECT_THAT(CheckSystemd(root_), Contains(HasSubstr("not KEY=VALUE in a section")));
+}
+
+TEST_F(BrokenCopyTest, ComposeTopicMissingOrMiscountedIsNamed) {
+  Replace("deploy/compose.yaml", "create jaring.ledger.v1 4\n", "");
+  Replace("deploy/compose.yaml", "create jaring.eligibility.v1 8", "create jaring.eligibility.v1 6");
+  const Problems problems = CheckCompose(root_);
+  EXPECT_THAT(problems, Contains(HasSubstr("does not create jaring.ledger.v1")));
+  EXPECT_THAT(problems, Contains(HasSubstr("jaring.eligibility.v1 has 6 partitions, not 8")));
+}
+
+TEST_F(BrokenCopyTest, ComposeServiceAndVolumeAreChecked) {
+  Replace("deploy/compose.yaml", "  appeals:\n", "  appeal:\n");
+  Replace("deploy/compose.yaml", "- ledger-data:/var/lib/jaring", "- eligibility-data:/var/lib/jaring");
+  const Problems problems = CheckCompose(root_);
+  EXPECT_THAT(problems, Contains(HasSubstr("no service appeals")));
+  EXPECT_THAT(problems, Contains(HasSubstr("ledger shares the volume eligibility-data")));
+}
+
+TEST_F(BrokenCopyTest, ComposeThatIsNotYamlIsNamed) {
+  Replace("deploy/compose.yaml", "services:\n", "services: [\n");
+  EXPECT_THAT(CheckCompose(root_), Contains(HasSubstr("compose.yaml: yaml-cpp: error")));
+}
+
+}  // namespace
+}  // namespace jaring

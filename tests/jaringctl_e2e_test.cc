@@ -4,8 +4,9 @@
 // queries with masked NIKs, error paths and exit codes, an import of a CSV
 // with malformed rows. The server's stdout and stderr over the whole run must
 // not hold a full NIK. Further tests drive the eligibility commands (rules,
-// decisions, movements, simulate) and the ledger commands (budget, cycle,
-// statement, accounts, proofs, verify-ledger) the same way.
+// decisions, movements, simulate), the ledger commands (budget, cycle,
+// statement, accounts, proofs, verify-ledger) and the appeal commands (file,
+// assign, verify, decide, show, window, withdraw, queue, stats) the same way.
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -33,6 +34,7 @@
 #include <nlohmann/json.hpp>
 
 #include "google/protobuf/util/json_util.h"
+#include "jaring/v1/appeals_service.pb.h"
 #include "jaring/v1/eligibility_service.pb.h"
 #include "jaring/v1/ledger_service.pb.h"
 #include "jaring/v1/population_service.pb.h"
@@ -1565,6 +1567,403 @@ TEST_F(JaringctlLedgerE2eTest, BudgetCycleStatementCloseProofAndVerify) {
         << r;
   }
   EXPECT_FALSE(std::filesystem::exists(dir_.Sub("none.csv")));
+}
+
+// --- Appeals -----------------------------------------------------------------
+
+using JaringctlAppealsE2eTest = JaringctlEligibilityE2eTest;
+
+// The appeals commands against a real `jaring serve`: a family of Mataram
+// whose decile is above BPNT's limit files a data correction, which is
+// assigned, verified and upheld with a corrected decile; eligibility
+// re-derives on its own until the appeal shows the resulting (eligible)
+// decision. Then an objection window, a neighbour's exclusion report against
+// that decision, an illegal transition (exit 1, FAILED_PRECONDITION), its
+// withdrawal by the reporter only, the work queue, stats, breaches, a
+// policy, and bad arguments (exit 2 naming the flag, nothing sent).
+TEST_F(JaringctlAppealsE2eTest, CorrectionUpheldExclusionReportWithdrawnQueueAndStats) {
+  // X: decile 7 (above BPNT's limit of 4: no BPNT decision), two adults. Y:
+  // decile 2 (BPNT), so the engine has visibly run.
+  const EligibilityFamily X{"5271011503220001", 7, {"5271011506800021", "5271014302820022"}};
+  const EligibilityFamily Y{"5271011503220002", 2, {"5271012007790023"}};
+  const std::string neighbour = "5271011708800031";  // reports X; not in any family here
+  std::set<std::string> all_niks = {neighbour};
+  for (const auto* f : {&X, &Y}) all_niks.insert(f->niks.begin(), f->niks.end());
+  {
+    auto row = [](const EligibilityFamily& f, size_t member, const std::string& name, const std::string& sex,
+                  const std::string& born, const std::string& relationship) {
+      return f.kk + ",52.71.01.1001,Jl. Pejanggik " + f.kk.substr(15) + "," + f.niks[member] + "," + name + "," +
+             sex + "," + born + "," + relationship + ",,TIDAK,TIDAK_SEKOLAH,N,N,,2020-03-15,\n";
+    };
+    WriteFile(dir_.Sub("appeals.csv"), std::string(synth::kCsvHeader) + "\n" +                   //
+                                           row(X, 0, "Lalu Ahmad", "L", "1980-06-15", "KEPALA_KELUARGA") +  //
+                                           row(X, 1, "Baiq Nur", "P", "1982-02-03", "ISTRI") +              //
+                                           row(Y, 0, "Ketut Arsa", "L", "1979-07-20", "KEPALA_KELUARGA"));
+    CtlResult r = Ctl({"import", dir_.Sub("appeals.csv")});
+    ASSERT_EQ(r.exit_code, 0) << r;
+    auto s = ParseImportSummary(r.out);
+    ASSERT_TRUE(s.has_value()) << r;
+    ASSERT_EQ(s->imported, 2) << r;
+    for (const auto* f : {&X, &Y}) {
+      CtlResult a = Ctl({"assess", "--kk", f->kk, "--round", "2026-Q3", "--decile", std::to_string(f->decile)});
+      ASSERT_EQ(a.exit_code, 0) << a;
+    }
+    CtlResult p = Ctl({"rules", "publish", std::string(JARING_RULES_DIR) + "/2026.1"});
+    ASSERT_EQ(p.exit_code, 0) << p;
+  }
+  // The engine decides on its own: BPNT lists Y only.
+  {
+    CtlResult r = PollCtl({"--json", "beneficiaries", "BPNT", "--region", "52.71"}, [](const CtlResult& r) {
+      return ParseProtoJson<v1::ListBeneficiariesResponse>(r.out).total_families() == 1;
+    });
+    EXPECT_EQ(Kks(ParseProtoJson<v1::ListBeneficiariesResponse>(r.out)), std::set<std::string>{Y.kk}) << r;
+    CtlResult d = Ctl({"decision", X.kk, "BPNT"});
+    ASSERT_EQ(d.exit_code, 0) << d;
+    EXPECT_THAT(d.out, HasSubstr("eligible    no")) << d;
+    EXPECT_THAT(d.out, HasSubstr("recorded    none")) << d;
+  }
+
+  // appeal file: a data correction by the head; X has no BPNT decision, so
+  // it names the program. The random request id is printed; repeating the
+  // command with it files nothing more.
+  std::string correction_id;
+  {
+    CtlResult r = Ctl({"appeal", "file", "--kind", "correction", "--kk", X.kk, "--program", "bpnt", "--filer",
+                       "member", "--filer-nik", X.niks[0], "--statement",
+                       "Desil kami salah: rumah kami semi permanen, kepala keluarga buruh harian"});
+    ASSERT_EQ(r.exit_code, 0) << r;
+    correction_id = Word(r.out, "filed appeal");
+    ASSERT_FALSE(correction_id.empty()) << r;
+    EXPECT_THAT(r.out, HasSubstr("kind                data correction")) << r;
+    EXPECT_THAT(r.out, HasSubstr("family              KK " + X.kk + ", region 52.71.01.1001, program BPNT")) << r;
+    EXPECT_THAT(r.out, ::testing::ContainsRegex("state +filed")) << r;
+    EXPECT_THAT(r.out, ::testing::ContainsRegex("verification due +[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:]{5} WIB, pending "
+                                                "\\(14 days left\\)"))
+        << r;
+    EXPECT_THAT(r.out, ::testing::ContainsRegex("decision due +[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:]{5} WIB, pending "
+                                                "\\(30 days left\\)"))
+        << r;
+    EXPECT_THAT(r.out, HasSubstr("contested decision  none")) << r;
+    const std::string rid = Word(r.out, "request id");
+    ASSERT_FALSE(rid.empty()) << r;
+    EXPECT_THAT(r.out, HasSubstr("--request-id " + rid)) << r;
+    EXPECT_THAT(FullNiksIn(r.Both(), all_niks), ::testing::IsEmpty()) << r;
+
+    CtlResult again = Ctl({"appeal", "file", "--kind", "correction", "--kk", X.kk, "--program", "BPNT", "--filer",
+                           "member", "--filer-nik", X.niks[0], "--statement", "Desil kami salah", "--request-id", rid});
+    ASSERT_EQ(again.exit_code, 0) << again;
+    EXPECT_THAT(again.out, HasSubstr("existing appeal " + correction_id + ": nothing appended")) << again;
+    // Another request id, the same family, program and kind: the open one.
+    CtlResult j = Ctl({"--json", "appeal", "file", "--kind", "data-correction", "--kk", X.kk, "--program", "BPNT",
+                       "--filer", "member", "--filer-nik", X.niks[0], "--statement", "Desil kami salah"});
+    ASSERT_EQ(j.exit_code, 0) << j;
+    auto resp = ParseProtoJson<v1::FileAppealResponse>(j.out);
+    EXPECT_TRUE(resp.existing()) << j;
+    EXPECT_EQ(resp.appeal().appeal_id(), correction_id) << j;
+    EXPECT_EQ(resp.appeal().kind(), v1::APPEAL_KIND_DATA_CORRECTION) << j;
+  }
+  {
+    CtlResult r = Ctl({"appeal", "assign", correction_id, "--verifier", "V-07"});
+    ASSERT_EQ(r.exit_code, 0) << r;
+    EXPECT_THAT(r.out, HasSubstr("assigned verifier V-07 to appeal " + correction_id)) << r;
+    EXPECT_THAT(r.out, ::testing::ContainsRegex("state +assigned")) << r;
+  }
+  {
+    CtlResult r = Ctl({"--json", "appeal", "verify", correction_id, "--verifier", "V-07", "--findings",
+                       "Kunjungan lapangan: rumah semi permanen", "--evidence", "FOTO-2026-11-001", "--evidence",
+                       "BA-VERIF-17", "--recommend", "upheld"});
+    ASSERT_EQ(r.exit_code, 0) << r;
+    auto resp = ParseProtoJson<v1::RecordVerificationResponse>(r.out);
+    EXPECT_EQ(resp.appeal().state(), v1::APPEAL_STATE_VERIFIED) << r;
+    EXPECT_EQ(std::vector<std::string>(resp.appeal().evidence_refs().begin(), resp.appeal().evidence_refs().end()),
+              (std::vector<std::string>{"FOTO-2026-11-001", "BA-VERIF-17"}))
+        << r;
+    EXPECT_EQ(resp.appeal().recommendation(), v1::APPEAL_OUTCOME_UPHELD) << r;
+  }
+  {
+    CtlResult r = Ctl({"appeal", "decide", correction_id, "--outcome", "upheld", "--reason",
+                       "Temuan verifikasi membenarkan", "--decile", "3", "--round", "2026-Q3"});
+    ASSERT_EQ(r.exit_code, 0) << r;
+    EXPECT_THAT(r.out, HasSubstr("decided appeal " + correction_id + ": upheld")) << r;
+    EXPECT_THAT(r.out, HasSubstr("welfare assessment: DTSEN round 2026-Q3, decile 3")) << r;
+    EXPECT_THAT(r.out, HasSubstr("on jaring.population.v1")) << r;
+  }
+  // The correction flows into population, eligibility re-derives, and the
+  // appeal points at the resulting decision.
+  v1::DecisionRef resulting;
+  {
+    CtlResult r = PollCtl({"--json", "appeal", "show", correction_id}, [](const CtlResult& r) {
+      auto resp = ParseProtoJson<v1::GetAppealResponse>(r.out);
+      return resp.appeal().has_resulting_decision() && resp.appeal().resulting_decision().eligible();
+    });
+    auto resp = ParseProtoJson<v1::GetAppealResponse>(r.out);
+    const v1::Appeal& a = resp.appeal();
+    resulting = a.resulting_decision();
+    EXPECT_EQ(a.state(), v1::APPEAL_STATE_DECIDED) << r;
+    EXPECT_EQ(a.outcome(), v1::APPEAL_OUTCOME_UPHELD) << r;
+    EXPECT_EQ(resulting.yearly_amount(), 2'400'000) << r;
+    EXPECT_GE(a.correction_offset(), 0) << r;
+    EXPECT_EQ(resp.current_decision().decision_id(), resulting.decision_id()) << r;
+    ASSERT_EQ(a.deadlines_size(), 2) << r;
+    for (const auto& d : a.deadlines()) {
+      EXPECT_TRUE(d.has_met_at()) << r;
+      EXPECT_FALSE(d.breached()) << r;
+    }
+    std::vector<std::string> steps;
+    for (const auto& s : a.timeline()) steps.push_back(s.step());
+    EXPECT_EQ(steps, (std::vector<std::string>{"filed", "assigned", "verified", "decided"})) << r;
+    // eligibility agrees.
+    CtlResult d = Ctl({"decision", X.kk, "BPNT"});
+    ASSERT_EQ(d.exit_code, 0) << d;
+    EXPECT_THAT(d.out, HasSubstr("eligible    yes")) << d;
+    EXPECT_THAT(d.out, HasSubstr("decile      3 (DTSEN round 2026-Q3)")) << d;
+  }
+  {
+    // Human output: deadlines met, the decisions, the timeline; NIKs masked.
+    CtlResult r = Ctl({"appeal", "show", correction_id});
+    ASSERT_EQ(r.exit_code, 0) << r;
+    EXPECT_THAT(r.out, HasSubstr("state        decided")) << r;
+    EXPECT_THAT(r.out, HasSubstr("filed        ")) << r;
+    EXPECT_THAT(r.out, HasSubstr("by a member of the family")) << r;
+    EXPECT_THAT(r.out, HasSubstr("contested  none")) << r;
+    EXPECT_THAT(r.out, HasSubstr("resulting  " + resulting.decision_id() + " version " +
+                                 std::to_string(resulting.version()) + ": eligible, Rp2.400.000 per year"))
+        << r;
+    EXPECT_THAT(r.out, HasSubstr("current    " + resulting.decision_id())) << r;
+    EXPECT_THAT(r.out, ::testing::ContainsRegex("verification +\\S+ \\S+ WIB +met ")) << r;
+    EXPECT_THAT(r.out, ::testing::ContainsRegex("decision +\\S+ \\S+ WIB +met ")) << r;
+    EXPECT_THAT(r.out, ::testing::ContainsRegex("assigned +jaringctl +assigned to verifier V-07")) << r;
+    EXPECT_THAT(r.out, HasSubstr("jaring.population.v1[")) << r;
+    EXPECT_THAT(FullNiksIn(r.Both(), all_niks), ::testing::IsEmpty()) << r;
+  }
+
+  // An objection window for BPNT in Mataram, then a neighbour's exclusion
+  // report against the decision the correction produced.
+  std::string window_id;
+  {
+    CtlResult r = Ctl({"appeal", "window", "open", "--region", "52.71", "--program", "bpnt", "--announcement",
+                       "Daftar penerima BPNT 2026 tahap 2", "--days", "14"});
+    ASSERT_EQ(r.exit_code, 0) << r;
+    window_id = Word(r.out, "objection window");
+    ASSERT_FALSE(window_id.empty()) << r;
+    EXPECT_THAT(r.out, HasSubstr("for BPNT in 52.71")) << r;
+    CtlResult w = Ctl({"appeal", "windows", "--region", "52.71.01"});
+    ASSERT_EQ(w.exit_code, 0) << w;
+    EXPECT_THAT(w.out, ::testing::ContainsRegex(window_id + " +52\\.71 +BPNT .* open +Daftar penerima BPNT")) << w;
+  }
+  std::string report_id;
+  {
+    CtlResult r = Ctl({"--json", "appeal", "file", "--kind", "exclusion", "--kk", X.kk, "--decision",
+                       resulting.decision_id(), "--decision-version", std::to_string(resulting.version()), "--filer",
+                       "community", "--filer-nik", neighbour, "--statement", "Keluarga ini memiliki toko"});
+    ASSERT_EQ(r.exit_code, 0) << r;
+    auto resp = ParseProtoJson<v1::FileAppealResponse>(r.out);
+    EXPECT_FALSE(resp.existing()) << r;
+    report_id = resp.appeal().appeal_id();
+    EXPECT_EQ(resp.appeal().kind(), v1::APPEAL_KIND_EXCLUSION_REPORT) << r;
+    EXPECT_EQ(resp.appeal().program(), "BPNT") << r;
+    EXPECT_EQ(resp.appeal().window_id(), window_id) << r;
+    EXPECT_EQ(resp.appeal().decision_id(), resulting.decision_id()) << r;
+  }
+
+  // The work queue: the report (pending deadlines) before the decided
+  // correction (none pending).
+  {
+    CtlResult r = Ctl({"--json", "appeals", "queue", "--region", "52.71"});
+    ASSERT_EQ(r.exit_code, 0) << r;
+    auto resp = ParseProtoJson<v1::ListWorkQueueResponse>(r.out);
+    ASSERT_EQ(resp.appeals_size(), 2) << r;
+    EXPECT_EQ(resp.appeals(0).appeal_id(), report_id) << r;
+    EXPECT_EQ(resp.appeals(1).appeal_id(), correction_id) << r;
+    EXPECT_TRUE(resp.next_page_token().empty()) << r;
+    CtlResult filed = Ctl({"--json", "appeals", "queue", "--region", "52.71", "--state", "filed"});
+    ASSERT_EQ(filed.exit_code, 0) << filed;
+    auto only = ParseProtoJson<v1::ListWorkQueueResponse>(filed.out);
+    ASSERT_EQ(only.appeals_size(), 1) << filed;
+    EXPECT_EQ(only.appeals(0).appeal_id(), report_id) << filed;
+    CtlResult h = Ctl({"appeals", "queue", "--region", "52.71", "--limit", "1"});
+    ASSERT_EQ(h.exit_code, 0) << h;
+    EXPECT_THAT(h.out, ::testing::ContainsRegex(report_id + " +" + X.kk + " +52\\.71\\.01\\.1001 +exclusion +BPNT +"
+                                                "filed +verification"))
+        << h;
+    EXPECT_THAT(h.out, Not(HasSubstr(correction_id))) << h;
+    const std::string token = Word(h.out, "more: --page-token");
+    ASSERT_FALSE(token.empty()) << h;
+    CtlResult next = Ctl({"appeals", "queue", "--region", "52.71", "--limit", "1", "--page-token", token});
+    ASSERT_EQ(next.exit_code, 0) << next;
+    EXPECT_THAT(next.out, ::testing::ContainsRegex(correction_id + " .* decided +none")) << next;
+    EXPECT_THAT(next.out, Not(HasSubstr("more:"))) << next;
+  }
+
+  // Closing a filed appeal is an illegal transition: exit 1, nothing
+  // appended.
+  {
+    CtlResult r = Ctl({"appeal", "close", report_id, "--note", "selesai"});
+    EXPECT_EQ(r.exit_code, 1) << r;
+    EXPECT_THAT(r.err, HasSubstr("jaringctl: FAILED_PRECONDITION: appeal " + report_id + " is filed; closing needs "
+                                 "decided"))
+        << r;
+    CtlResult show = Ctl({"--json", "appeal", "show", report_id});
+    ASSERT_EQ(show.exit_code, 0) << show;
+    EXPECT_EQ(ParseProtoJson<v1::GetAppealResponse>(show.out).appeal().timeline_size(), 1) << show;
+  }
+  // Only the reporter withdraws it.
+  {
+    CtlResult wrong = Ctl({"appeal", "withdraw", report_id, "--reason", "Salah paham", "--filer-nik", X.niks[0]});
+    EXPECT_EQ(wrong.exit_code, 1) << wrong;
+    EXPECT_THAT(wrong.err, HasSubstr("jaringctl: PERMISSION_DENIED: filer_nik")) << wrong;
+    EXPECT_THAT(FullNiksIn(wrong.Both(), all_niks), ::testing::IsEmpty()) << wrong;
+    CtlResult r = Ctl({"appeal", "withdraw", report_id, "--reason", "Pelapor mencabut sanggahan", "--filer-nik",
+                       neighbour});
+    ASSERT_EQ(r.exit_code, 0) << r;
+    EXPECT_THAT(r.out, HasSubstr("withdrew appeal " + report_id)) << r;
+    EXPECT_THAT(r.out, ::testing::ContainsRegex("state +withdrawn")) << r;
+    EXPECT_THAT(r.out, HasSubstr("stopped by the withdrawal")) << r;
+    EXPECT_THAT(FullNiksIn(r.Both(), all_niks), ::testing::IsEmpty()) << r;
+  }
+  // The family's appeals: the report shows neither its filer nor its
+  // statement.
+  {
+    CtlResult r = Ctl({"--json", "appeals", "family", X.kk});
+    ASSERT_EQ(r.exit_code, 0) << r;
+    auto resp = ParseProtoJson<v1::ListFamilyAppealsResponse>(r.out);
+    ASSERT_EQ(resp.appeals_size(), 2) << r;
+    EXPECT_EQ(resp.appeals(0).appeal_id(), correction_id) << r;
+    EXPECT_EQ(resp.appeals(1).appeal_id(), report_id) << r;
+    EXPECT_EQ(resp.appeals(1).statement(), "") << r;
+    EXPECT_THAT(r.out, Not(HasSubstr("toko"))) << r;
+    CtlResult h = Ctl({"appeals", "family", X.kk});
+    ASSERT_EQ(h.exit_code, 0) << h;
+    EXPECT_THAT(h.out, ::testing::ContainsRegex(correction_id + " +correction +BPNT +decided .* upheld +" +
+                                                resulting.decision_id() + " \\(eligible\\)"))
+        << h;
+    EXPECT_THAT(h.out, ::testing::ContainsRegex(report_id + " +exclusion +BPNT +withdrawn")) << h;
+  }
+
+  // Stats per kind and in total (kinds in proto order, then the total).
+  {
+    CtlResult r = Ctl({"--json", "appeals", "stats", "--region", "52.71"});
+    ASSERT_EQ(r.exit_code, 0) << r;
+    auto resp = ParseProtoJson<v1::GetAppealStatsResponse>(r.out);
+    ASSERT_EQ(resp.stats_size(), 4) << r;
+    std::map<int, v1::AppealStats> by_kind;
+    for (const auto& s : resp.stats()) by_kind[s.kind()] = s;
+    const v1::AppealStats& incl = by_kind[v1::APPEAL_KIND_INCLUSION_REQUEST];
+    const v1::AppealStats& excl = by_kind[v1::APPEAL_KIND_EXCLUSION_REPORT];
+    const v1::AppealStats& corr = by_kind[v1::APPEAL_KIND_DATA_CORRECTION];
+    const v1::AppealStats& total = by_kind[v1::APPEAL_KIND_UNSPECIFIED];
+    EXPECT_EQ(incl.filed(), 0) << r;
+    EXPECT_EQ(excl.filed(), 1) << r;
+    EXPECT_EQ(excl.withdrawn(), 1) << r;
+    EXPECT_EQ(excl.open(), 0) << r;
+    EXPECT_EQ(corr.filed(), 1) << r;
+    EXPECT_EQ(corr.upheld(), 1) << r;
+    EXPECT_EQ(corr.rejected(), 0) << r;
+    EXPECT_EQ(corr.open(), 0) << r;
+    EXPECT_GE(corr.median_days_to_decision(), 0.0) << r;
+    EXPECT_LT(corr.median_days_to_decision(), 1.0) << r;
+    EXPECT_EQ(total.filed(), 2) << r;
+    EXPECT_EQ(total.upheld(), 1) << r;
+    EXPECT_EQ(total.withdrawn(), 1) << r;
+    EXPECT_EQ(total.open(), 0) << r;
+    EXPECT_EQ(total.escalated(), 0) << r;
+    // Filed from tomorrow on: none.
+    CtlResult later = Ctl({"--json", "appeals", "stats", "--region", "52.71", "--from", WibDate(1)});
+    ASSERT_EQ(later.exit_code, 0) << later;
+    const auto none = ParseProtoJson<v1::GetAppealStatsResponse>(later.out);
+    EXPECT_EQ(none.stats_size(), 4) << later;
+    for (const auto& s : none.stats()) EXPECT_EQ(s.filed(), 0) << later;
+    CtlResult h = Ctl({"appeals", "stats", "--region", "52.71", "--to", WibDate()});
+    ASSERT_EQ(h.exit_code, 0) << h;
+    EXPECT_THAT(h.out, ::testing::ContainsRegex("correction +1 +1 +0 +0 +0 +0 +0\\.0")) << h;
+    EXPECT_THAT(h.out, ::testing::ContainsRegex("total +2 +1 +0 +1 +0 +0 ")) << h;
+  }
+  {
+    CtlResult r = Ctl({"appeals", "breaches", "--region", "52"});
+    ASSERT_EQ(r.exit_code, 0) << r;
+    EXPECT_THAT(r.out, HasSubstr("no breached deadlines in 52")) << r;
+  }
+  // The correction's outcome was communicated: closed, and out of the queue.
+  {
+    CtlResult r = Ctl({"appeal", "close", correction_id, "--note", "Hasil disampaikan kepada keluarga"});
+    ASSERT_EQ(r.exit_code, 0) << r;
+    EXPECT_THAT(r.out, HasSubstr("closed appeal " + correction_id)) << r;
+    CtlResult q = Ctl({"appeals", "queue", "--region", "52.71"});
+    ASSERT_EQ(q.exit_code, 0) << q;
+    EXPECT_THAT(q.out, HasSubstr("no open appeals in 52.71")) << q;
+  }
+  // A policy: inclusion requests in Mataram are verified within 7 days.
+  {
+    CtlResult r = Ctl({"appeal", "policy", "set", "--region", "52.71", "--kind", "inclusion", "--verification-days",
+                       "7", "--decision-days", "21"});
+    ASSERT_EQ(r.exit_code, 0) << r;
+    EXPECT_THAT(r.out, HasSubstr("policy for inclusions in 52.71")) << r;
+    EXPECT_THAT(r.out, HasSubstr("verified within     7 days")) << r;
+    CtlResult f = Ctl({"--json", "appeal", "file", "--kind", "inclusion", "--kk", X.kk, "--program", "PKH",
+                       "--filer", "on-behalf", "--filer-nik", neighbour, "--statement", "Ada lansia di rumah ini"});
+    ASSERT_EQ(f.exit_code, 0) << f;
+    const v1::Appeal a = ParseProtoJson<v1::FileAppealResponse>(f.out).appeal();
+    ASSERT_EQ(a.deadlines_size(), 2) << f;
+    for (const auto& d : a.deadlines()) {
+      const int64_t days = (d.due().seconds() - a.filed_at().seconds()) / 86400;
+      EXPECT_EQ(days, d.kind() == v1::DEADLINE_KIND_VERIFICATION ? 7 : 21) << f;
+    }
+  }
+
+  // Bad arguments: exit 2 naming the flag, nothing sent; the service's own
+  // refusals of a field are exit 1 naming the field.
+  for (const auto& [args, flag] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+           {{"appeal", "file", "--kind", "sideways", "--kk", X.kk, "--program", "BPNT", "--filer", "member",
+             "--filer-nik", X.niks[0], "--statement", "x"},
+            "--kind: unknown kind \"sideways\""},
+           {{"appeal", "file", "--kind", "inclusion", "--kk", X.kk, "--program", "PKH", "--filer", "member",
+             "--statement", "x"},
+            "--filer-nik: required"},
+           {{"appeal", "file", "--kind", "exclusion", "--kk", X.kk, "--decision", "d1", "--filer", "community",
+             "--filer-nik", neighbour, "--statement", "x"},
+            "--decision-version"},
+           {{"appeal", "decide", correction_id, "--outcome", "upheld", "--reason", "r", "--decile", "3"},
+            "--round: required with --decile"},
+           {{"appeal", "decide", correction_id, "--outcome", "maybe", "--reason", "r"}, "--outcome: unknown value"},
+           {{"appeal", "decide", correction_id, "--outcome", "rejected", "--reason", "r", "--decile", "3", "--round",
+             "2026-Q3"},
+            "--decile: a rejected appeal changes no data"},
+           {{"appeal", "verify", correction_id, "--verifier", "V-07", "--findings", "f", "--recommend", "perhaps"},
+            "--recommend"},
+           {{"appeals", "queue", "--region", "52.71", "--state", "closed"}, "--state"},
+           {{"appeals", "queue", "--region", "52.71", "--limit", "0"}, "--limit"},
+           {{"appeals", "stats", "--region", "52.71", "--from", "kemarin"}, "--from: \"kemarin\" is not a date"},
+           {{"appeals", "breaches", "--region", "52.71", "--to", "2026-13-01"}, "--to"},
+           {{"appeal", "window", "open", "--region", "52.71", "--program", "BPNT", "--announcement", "a",
+             "--opens-at", "besok"},
+            "--opens-at"},
+           {{"appeal", "policy", "set", "--region", "52.71", "--kind", "all", "--verification-days", "7",
+             "--decision-days", "21"},
+            "--kind"},
+           {{"appeal"}, "subcommand"},
+       }) {
+    CtlResult r = Ctl(args);
+    EXPECT_EQ(r.exit_code, 2) << ::testing::PrintToString(args) << "\n" << r;
+    EXPECT_THAT(r.err, HasSubstr(flag)) << ::testing::PrintToString(args) << "\n" << r;
+  }
+  {
+    CtlResult r = Ctl({"appeal", "file", "--kind", "inclusion", "--kk", "5271", "--program", "PKH", "--filer",
+                       "office", "--statement", "x"});
+    EXPECT_EQ(r.exit_code, 1) << r;
+    EXPECT_THAT(r.err, HasSubstr("jaringctl: INVALID_ARGUMENT: kk_number")) << r;
+    CtlResult missing = Ctl({"appeal", "show", "no-such-appeal"});
+    EXPECT_EQ(missing.exit_code, 1) << missing;
+    EXPECT_THAT(missing.err, HasSubstr("jaringctl: NOT_FOUND: appeal_id: no appeal no-such-appeal")) << missing;
+  }
+
+  // No full NIK (the filers' included) in the server's output.
+  ASSERT_NE(server_, nullptr);
+  std::optional<int> status = server_->Stop();
+  EXPECT_TRUE(status.has_value() && WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << server_->Log();
+  const std::string log = server_->Log();
+  const std::vector<std::string> leaked = FullNiksIn(log, all_niks);
+  EXPECT_TRUE(leaked.empty()) << leaked.size() << " full NIKs in the server's output\n" << log;
+  server_.reset();
 }
 
 TEST(JaringctlE2eNoServerTest, UnreachableTargetExits3WithAHint) {

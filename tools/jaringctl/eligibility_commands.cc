@@ -1,6 +1,5 @@
 #include "tools/jaringctl/eligibility_commands.h"
 
-#include <cctype>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -13,16 +12,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "absl/time/civil_time.h"
-#include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
 #include "jaring/v1/eligibility_service.grpc.pb.h"
-#include "libs/base/clock.h"
 #include "libs/base/strings.h"
-#include "libs/events/envelope.h"
 #include "libs/rules/rules.h"
 #include "tools/jaringctl/output.h"
-#include "tools/synth/csv.h"
 
 namespace jaring::ctl {
 namespace {
@@ -30,35 +24,6 @@ namespace {
 namespace fs = std::filesystem;
 
 // --- Input ---------------------------------------------------------------
-
-// Which instant a bare date stands for.
-enum class DayEdge {
-  kStart,  // 00:00 WIB: --from, --since, --effective-from
-  kEnd,    // 23:59:59.999 WIB: --as-of, --as-known-at, --to
-};
-
-// "YYYY-MM-DD" (WIB, at `edge`) or RFC 3339.
-absl::StatusOr<absl::Time> ParseWhen(std::string_view flag, const std::string& value, DayEdge edge) {
-  if (std::optional<absl::CivilDay> day = synth::ParseIsoDay(value)) {
-    return edge == DayEdge::kStart ? WibStartOf(*day) : WibStartOf(*day + 1) - absl::Milliseconds(1);
-  }
-  absl::Time t;
-  std::string err;
-  if (absl::ParseTime(absl::RFC3339_full, value, &t, &err)) return t;
-  return absl::InvalidArgumentError(
-      absl::StrCat(Av(flag), ": \"", value, "\" is not a date (YYYY-MM-DD) or an RFC 3339 time"));
-}
-
-// Sets the field `mutable_field()` returns from `value` when it is given
-// (and leaves it unset, so the service's default applies, when not).
-template <typename MutableField>
-absl::Status SetTime(std::string_view flag, const std::string& value, DayEdge edge, MutableField mutable_field) {
-  if (value.empty()) return absl::OkStatus();
-  absl::StatusOr<absl::Time> t = ParseWhen(flag, value, edge);
-  if (!t.ok()) return t.status();
-  *mutable_field() = events::ToProtoTime(*t);
-  return absl::OkStatus();
-}
 
 int Bad(const absl::Status& st) { return BadArguments(std::string(st.message())); }
 
@@ -98,25 +63,6 @@ std::string ReasonName(v1::ReasonCode c) { return Short(v1::ReasonCode_Name(c), 
 std::string RiskName(v1::RiskKind k) { return Short(v1::RiskKind_Name(k), "RISK_KIND_"); }
 
 std::string YesNo(bool b) { return b ? "yes" : "no"; }
-
-// `text` with every 16-digit run other than `kk` masked as a NIK: clause
-// ids and inputs name members by NIK ("pkh.component.elderly:<nik>").
-std::string MaskNiksIn(std::string_view text, std::string_view kk) {
-  std::string out;
-  size_t i = 0;
-  while (i < text.size()) {
-    if (!std::isdigit(static_cast<unsigned char>(text[i]))) {
-      out += text[i++];
-      continue;
-    }
-    size_t j = i;
-    while (j < text.size() && std::isdigit(static_cast<unsigned char>(text[j]))) ++j;
-    const std::string_view run = text.substr(i, j - i);
-    out += run.size() == 16 && run != kk ? MaskNik(run) : std::string(run);
-    i = j;
-  }
-  return out;
-}
 
 std::string Position(const v1::InputPosition& p) {
   return absl::StrCat(p.topic(), "[", p.partition(), "]@", p.offset());

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "CLI/CLI.hpp"
+#include "tools/jaringctl/appeals_commands.h"
 #include "tools/jaringctl/client.h"
 #include "tools/jaringctl/eligibility_commands.h"
 #include "tools/jaringctl/ledger_commands.h"
@@ -210,6 +211,9 @@ int main(int argc, char** argv) {
   // budget allocate, cycle open|export|import|close|show, accounts, ledger family, claims, proof,
   // verify-proof, verify-ledger.
   LedgerCommands ledger(app);
+  // appeal file|assign|verify|decide|close|withdraw|show|policy set|window open|windows,
+  // appeals family|queue|breaches|stats.
+  AppealsCommands appeals(app);
 
   try {
     app.parse(argc, argv);
@@ -238,5 +242,6 @@ int main(int argc, char** argv) {
   if (*rep_cmd) return RunReplay(g, rep);
   if (std::optional<int> code = eligibility.Run(g)) return *code;
   if (std::optional<int> code = ledger.Run(g)) return *code;
+  if (std::optional<int> code = appeals.Run(g)) return *code;
   return kExitBadArguments;
 }

@@ -3,19 +3,61 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "google/protobuf/util/json_util.h"
+#include "libs/base/clock.h"
 #include "libs/base/strings.h"
 #include "libs/events/envelope.h"
+#include "tools/synth/csv.h"
 
 namespace jaring::ctl {
 
 std::string MaskNik(std::string_view nik) {
   if (nik.size() != 16) return "****";
   return absl::StrCat(Av(nik.substr(0, 4)), "**********", Av(nik.substr(14, 2)));
+}
+
+std::string MaskNiksIn(std::string_view text, std::string_view kk) {
+  std::string out;
+  size_t i = 0;
+  while (i < text.size()) {
+    if (!std::isdigit(static_cast<unsigned char>(text[i]))) {
+      out += text[i++];
+      continue;
+    }
+    size_t j = i;
+    while (j < text.size() && std::isdigit(static_cast<unsigned char>(text[j]))) ++j;
+    const std::string_view run = text.substr(i, j - i);
+    out += run.size() == 16 && run != kk ? MaskNik(run) : std::string(run);
+    i = j;
+  }
+  return out;
+}
+
+absl::StatusOr<absl::Time> ParseWhen(std::string_view flag, const std::string& value, DayEdge edge) {
+  if (std::optional<absl::CivilDay> day = synth::ParseIsoDay(value)) {
+    return edge == DayEdge::kStart ? WibStartOf(*day) : WibStartOf(*day + 1) - absl::Milliseconds(1);
+  }
+  absl::Time t;
+  std::string err;
+  if (absl::ParseTime(absl::RFC3339_full, value, &t, &err)) return t;
+  return absl::InvalidArgumentError(
+      absl::StrCat(Av(flag), ": \"", value, "\" is not a date (YYYY-MM-DD) or an RFC 3339 time"));
+}
+
+absl::Status SetTime(std::string_view flag, const std::string& value, DayEdge edge,
+                     absl::FunctionRef<google::protobuf::Timestamp*()> mutable_field) {
+  if (value.empty()) return absl::OkStatus();
+  absl::StatusOr<absl::Time> t = ParseWhen(flag, value, edge);
+  if (!t.ok()) return t.status();
+  *mutable_field() = events::ToProtoTime(*t);
+  return absl::OkStatus();
 }
 
 std::string ToJson(const google::protobuf::Message& message) {

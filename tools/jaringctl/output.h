@@ -1,5 +1,6 @@
 // What jaringctl prints: aligned tables, NIK masking, proto JSON for --json,
-// and a progress line that updates in place on a terminal.
+// and a progress line that updates in place on a terminal; and how it reads
+// the time flags the eligibility and appeals commands share.
 #pragma once
 
 #include <cstdint>
@@ -9,6 +10,10 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "google/protobuf/message.h"
 #include "google/protobuf/timestamp.pb.h"
 #include "jaring/v1/population.pb.h"
@@ -19,6 +24,26 @@ namespace jaring::ctl {
 // "5271**********01": the first four and last two characters; "****" for
 // anything that is not 16 characters. Human output never shows a full NIK.
 std::string MaskNik(std::string_view nik);
+
+// `text` with every 16-digit run other than `kk` masked as a NIK (MaskNik):
+// clause ids and inputs name members by NIK ("pkh.component.elderly:<nik>"),
+// and free text (an appeal's statement or findings) may quote one.
+std::string MaskNiksIn(std::string_view text, std::string_view kk);
+
+// Which instant a bare date stands for.
+enum class DayEdge {
+  kStart,  // 00:00 WIB: --from, --since, --effective-from, --opens-at
+  kEnd,    // 23:59:59.999 WIB: --as-of, --as-known-at, --to
+};
+
+// "YYYY-MM-DD" (WIB, at `edge`) or RFC 3339. INVALID_ARGUMENT naming `flag`
+// otherwise.
+absl::StatusOr<absl::Time> ParseWhen(std::string_view flag, const std::string& value, DayEdge edge);
+
+// Sets the field `mutable_field()` returns from `value` when it is given
+// (and leaves it unset, so the service's default applies, when not).
+absl::Status SetTime(std::string_view flag, const std::string& value, DayEdge edge,
+                     absl::FunctionRef<google::protobuf::Timestamp*()> mutable_field);
 
 // The message as proto JSON (field names in lowerCamelCase, as
 // google::protobuf::util::MessageToJsonString writes them), pretty-printed.

@@ -129,8 +129,12 @@ CtlResult RunCtl(const TempDir& scratch, const std::vector<std::string>& args) {
 // `jaring serve` with stdout and stderr going to one log file.
 class Server {
  public:
-  Server(const std::string& data_dir, const std::string& log_path) : log_path_(log_path) {
-    pid_ = Spawn({JARING_BIN, "serve", "--data", data_dir, "--listen", "127.0.0.1:0"}, log_path, log_path);
+  Server(const std::string& data_dir, const std::string& log_path, std::vector<std::string> extra = {},
+         const std::string& listen = "127.0.0.1:0")
+      : log_path_(log_path) {
+    std::vector<std::string> argv = {JARING_BIN, "serve", "--data", data_dir, "--listen", listen};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    pid_ = Spawn(argv, log_path, log_path);
   }
   ~Server() {
     if (pid_ > 0 && !stopped_) {
@@ -2020,6 +2024,40 @@ TEST(JaringctlE2eNoServerTest, BadArgumentsExit2) {
   CtlResult help = RunCtl(dir_, {"--help"});
   EXPECT_EQ(help.exit_code, 0) << help;
   EXPECT_THAT(help.Both(), HasSubstr("Exit codes"));
+}
+
+// jaringctl over mutual TLS (certificates from scripts/dev-certs.sh): with
+// the CA and its client certificate it is served; without TLS, or with TLS
+// but no client certificate, the server is unreachable (exit 3).
+class JaringctlTlsE2eTest : public JaringctlE2eTest {
+ protected:
+  void SetUp() override {
+    certs_ = dir_.Sub("certs");
+    ASSERT_EQ(std::system((std::string(JARING_SOURCE_DIR) + "/scripts/dev-certs.sh " + certs_ + " >/dev/null").c_str()),
+              0);
+    server_ = std::make_unique<Server>(dir_.Sub("data"), dir_.Sub("server.log"),
+                                       std::vector<std::string>{"--tls-cert", certs_ + "/server.pem", "--tls-key",
+                                                                certs_ + "/server.key", "--tls-client-ca",
+                                                                certs_ + "/ca.pem"},
+                                       "localhost:0");
+    auto target = server_->WaitListening();
+    ASSERT_TRUE(target.has_value()) << "jaring serve did not start:\n" << server_->Log();
+    target_ = *target;
+  }
+  std::string certs_;
+};
+
+TEST_F(JaringctlTlsE2eTest, MutualTlsServesOnlyClientsWithACertificate) {
+  EXPECT_THAT(server_->Log(), HasSubstr("mutual TLS"));
+  CtlResult ok = Ctl({"--tls-ca", certs_ + "/ca.pem", "--tls-cert", certs_ + "/client.pem", "--tls-key",
+                      certs_ + "/client.key", "rules", "list"});
+  EXPECT_EQ(ok.exit_code, 0) << ok.Both();
+  CtlResult plain = Ctl({"--timeout", "5", "rules", "list"});
+  EXPECT_EQ(plain.exit_code, 3) << plain.Both();
+  CtlResult no_cert = Ctl({"--timeout", "5", "--tls-ca", certs_ + "/ca.pem", "rules", "list"});
+  EXPECT_EQ(no_cert.exit_code, 3) << no_cert.Both();
+  CtlResult bad = Ctl({"--tls-cert", certs_ + "/client.pem", "rules", "list"});
+  EXPECT_EQ(bad.exit_code, 2) << "a client certificate without its key and CA is a bad argument\n" << bad.Both();
 }
 
 }  // namespace

@@ -293,9 +293,7 @@ using Rpc = grpc::Status (Stub::*)(grpc::ClientContext*, const Req&, Resp*);
 class Appeals {
  public:
   explicit Appeals(const GlobalFlags& g) : client_(g) {
-    grpc::ChannelArguments args;
-    args.SetMaxReceiveMessageSize(64 << 20);
-    stub_ = v1::AppealsService::NewStub(grpc::CreateCustomChannel(g.target, grpc::InsecureChannelCredentials(), args));
+    stub_ = v1::AppealsService::NewStub(client_.channel());
   }
 
   template <typename Req, typename Resp>

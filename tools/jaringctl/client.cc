@@ -1,5 +1,7 @@
 #include "tools/jaringctl/client.h"
 
+#include <fstream>
+
 #include <chrono>
 #include <cstdio>
 #include <variant>
@@ -63,10 +65,28 @@ int BadArguments(const std::string& message) {
   return kExitBadArguments;
 }
 
+namespace {
+std::string ReadFileOrEmpty(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+}  // namespace
+
 Client::Client(const GlobalFlags& flags) : flags_(flags) {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(64 << 20);
-  channel_ = grpc::CreateCustomChannel(flags_.target, grpc::InsecureChannelCredentials(), args);
+  std::shared_ptr<grpc::ChannelCredentials> creds = grpc::InsecureChannelCredentials();
+  if (!flags_.tls_ca.empty()) {
+    grpc::SslCredentialsOptions tls;
+    tls.pem_root_certs = ReadFileOrEmpty(flags_.tls_ca);
+    if (!flags_.tls_cert.empty()) {
+      tls.pem_cert_chain = ReadFileOrEmpty(flags_.tls_cert);
+      tls.pem_private_key = ReadFileOrEmpty(flags_.tls_key);
+    }
+    creds = grpc::SslCredentials(tls);
+    if (!flags_.tls_server_name.empty()) args.SetSslTargetNameOverride(flags_.tls_server_name);
+  }
+  channel_ = grpc::CreateCustomChannel(flags_.target, creds, args);
   population_ = v1::PopulationService::NewStub(channel_);
 }
 

@@ -25,6 +25,10 @@ struct GlobalFlags {
   // timeout_set (the user passed --timeout).
   double timeout = 30;
   bool timeout_set = false;
+  // TLS: the CA that signed the server's certificate (turns TLS on), and
+  // for mutual TLS the client's certificate and key (PEM files). The server
+  // name to check in the certificate defaults to the target's host.
+  std::string tls_ca, tls_cert, tls_key, tls_server_name;
 };
 
 // Owns the channel and the stub. Not thread-safe to construct; the stub may
@@ -34,6 +38,9 @@ class Client {
   explicit Client(const GlobalFlags& flags);
 
   v1::PopulationService::Stub& population() { return *population_; }
+  // The channel to --target (TLS per the flags); other services' stubs
+  // share it.
+  const std::shared_ptr<grpc::Channel>& channel() const { return channel_; }
   const GlobalFlags& flags() const { return flags_; }
 
   // Prepares a context: deadline from --timeout (for streams only when

@@ -80,10 +80,7 @@ using Rpc = grpc::Status (v1::EligibilityService::Stub::*)(grpc::ClientContext*,
 class Service {
  public:
   explicit Service(const GlobalFlags& g) : client_(g) {
-    grpc::ChannelArguments args;
-    args.SetMaxReceiveMessageSize(64 << 20);
-    stub_ = v1::EligibilityService::NewStub(
-        grpc::CreateCustomChannel(g.target, grpc::InsecureChannelCredentials(), args));
+    stub_ = v1::EligibilityService::NewStub(client_.channel());
   }
 
   template <typename Req, typename Resp>

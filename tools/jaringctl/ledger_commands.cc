@@ -150,9 +150,7 @@ using Rpc = grpc::Status (Stub::*)(grpc::ClientContext*, const Req&, Resp*);
 class Ledger {
  public:
   explicit Ledger(const GlobalFlags& g) : client_(g) {
-    grpc::ChannelArguments args;
-    args.SetMaxReceiveMessageSize(64 << 20);
-    stub_ = v1::LedgerService::NewStub(grpc::CreateCustomChannel(g.target, grpc::InsecureChannelCredentials(), args));
+    stub_ = v1::LedgerService::NewStub(client_.channel());
   }
 
   template <typename Req, typename Resp>

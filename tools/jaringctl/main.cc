@@ -49,6 +49,20 @@ int main(int argc, char** argv) {
   GlobalFlags g;
   app.add_option("--target", g.target, "Service address HOST:PORT")->envname("JARING_TARGET")->capture_default_str();
   app.add_flag("--json", g.json, "Machine-readable output (proto JSON)");
+  CLI::Option* tls_ca = app.add_option("--tls-ca", g.tls_ca, "CA certificate (PEM) of the server: connect with TLS")
+      ->envname("JARING_TLS_CA")
+      ->check(CLI::ExistingFile);
+  CLI::Option* tls_cert = app.add_option("--tls-cert", g.tls_cert, "Client certificate (PEM) for mutual TLS")
+                              ->envname("JARING_TLS_CERT")
+                              ->check(CLI::ExistingFile);
+  CLI::Option* tls_key = app.add_option("--tls-key", g.tls_key, "Client private key (PEM) for mutual TLS")
+                             ->envname("JARING_TLS_KEY")
+                             ->check(CLI::ExistingFile);
+  tls_cert->needs(tls_key);
+  tls_cert->needs(tls_ca);
+  tls_key->needs(tls_cert);
+  app.add_option("--tls-server-name", g.tls_server_name,
+                 "Name to check in the server's certificate (default: the target's host)");
   CLI::Option* timeout = app.add_option("--timeout", g.timeout, "Deadline of each call in seconds (streams: none "
                                                                   "unless given)")
                              ->capture_default_str()

@@ -288,27 +288,8 @@ using Stub = v1::AppealsService::Stub;
 template <typename Req, typename Resp>
 using Rpc = grpc::Status (Stub::*)(grpc::ClientContext*, const Req&, Resp*);
 
-// The appeals stub next to a Client (deadlines and error mapping). The
-// channel has the Client's settings; gRPC shares the connection.
-class Appeals {
- public:
-  explicit Appeals(const GlobalFlags& g) : client_(g) {
-    stub_ = v1::AppealsService::NewStub(client_.channel());
-  }
-
-  template <typename Req, typename Resp>
-  grpc::Status Call(Rpc<Req, Resp> rpc, const Req& req, Resp* resp) {
-    grpc::ClientContext ctx;
-    client_.Prepare(&ctx);
-    return ((*stub_).*rpc)(&ctx, req, resp);
-  }
-
-  int Fail(const grpc::Status& st) const { return client_.Fail(st); }
-
- private:
-  Client client_;
-  std::unique_ptr<Stub> stub_;
-};
+// The appeals stub next to a Client (deadlines and error mapping).
+using Appeals = Remote<v1::AppealsService>;
 
 // Sends a transition (assign, verify, decide, close, withdraw) and prints
 // what it did: "<verb> appeal ID" and the summary.

@@ -61,6 +61,34 @@ class Client {
   std::unique_ptr<v1::PopulationService::Stub> population_;
 };
 
+// A service's stub on the Client's channel, with its deadlines and error
+// mapping: Remote<v1::LedgerService>, Remote<v1::AppealsService>, ...
+template <typename Service>
+class Remote {
+ public:
+  using Stub = typename Service::Stub;
+  template <typename Req, typename Resp>
+  using Rpc = grpc::Status (Stub::*)(grpc::ClientContext*, const Req&, Resp*);
+
+  explicit Remote(const GlobalFlags& g) : client_(g), stub_(Service::NewStub(client_.channel())) {}
+
+  // One unary call with the --timeout deadline.
+  template <typename Req, typename Resp>
+  grpc::Status Call(Rpc<Req, Resp> rpc, const Req& req, Resp* resp) {
+    grpc::ClientContext ctx;
+    client_.Prepare(&ctx);
+    return ((*stub_).*rpc)(&ctx, req, resp);
+  }
+
+  Stub& stub() { return *stub_; }
+  void Prepare(grpc::ClientContext* ctx, bool stream) const { client_.Prepare(ctx, stream); }
+  int Fail(const grpc::Status& st) const { return client_.Fail(st); }
+
+ private:
+  Client client_;
+  std::unique_ptr<Stub> stub_;
+};
+
 // "INVALID_ARGUMENT" for a gRPC code.
 std::string CodeName(grpc::StatusCode code);
 

@@ -77,18 +77,9 @@ using Rpc = grpc::Status (v1::EligibilityService::Stub::*)(grpc::ClientContext*,
 
 // The eligibility stub next to a Client (deadlines and error mapping). The
 // channel has the Client's settings; gRPC shares the connection.
-class Service {
+class Service : public Remote<v1::EligibilityService> {
  public:
-  explicit Service(const GlobalFlags& g) : client_(g) {
-    stub_ = v1::EligibilityService::NewStub(client_.channel());
-  }
-
-  template <typename Req, typename Resp>
-  grpc::Status Call(Rpc<Req, Resp> rpc, const Req& req, Resp* resp) {
-    grpc::ClientContext ctx;
-    client_.Prepare(&ctx);
-    return ((*stub_).*rpc)(&ctx, req, resp);
-  }
+  using Remote::Remote;
 
   // Every page from req.page_token on (only the first unless `all`) merged
   // into *out by `merge(page, out)`; out->next_page_token is the last
@@ -114,12 +105,6 @@ class Service {
       req.set_page_token(resp.next_page_token());
     }
   }
-
-  int Fail(const grpc::Status& st) const { return client_.Fail(st); }
-
- private:
-  Client client_;
-  std::unique_ptr<v1::EligibilityService::Stub> stub_;
 };
 
 using Stub = v1::EligibilityService::Stub;

@@ -147,27 +147,7 @@ template <typename Req, typename Resp>
 using Rpc = grpc::Status (Stub::*)(grpc::ClientContext*, const Req&, Resp*);
 
 // The ledger stub next to a Client (deadlines and error mapping).
-class Ledger {
- public:
-  explicit Ledger(const GlobalFlags& g) : client_(g) {
-    stub_ = v1::LedgerService::NewStub(client_.channel());
-  }
-
-  template <typename Req, typename Resp>
-  grpc::Status Call(Rpc<Req, Resp> rpc, const Req& req, Resp* resp) {
-    grpc::ClientContext ctx;
-    client_.Prepare(&ctx);
-    return ((*stub_).*rpc)(&ctx, req, resp);
-  }
-
-  Stub& stub() { return *stub_; }
-  void Prepare(grpc::ClientContext* ctx, bool stream) const { client_.Prepare(ctx, stream); }
-  int Fail(const grpc::Status& st) const { return client_.Fail(st); }
-
- private:
-  Client client_;
-  std::unique_ptr<Stub> stub_;
-};
+using Ledger = Remote<v1::LedgerService>;
 
 // --- Budgets and cycles ----------------------------------------------------
 

@@ -3,6 +3,7 @@
 // `devbroker` gives several processes one Kafka-protocol broker.
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
+#include <httplib.h>
 
 #include <fstream>
 #include <future>
@@ -133,6 +134,41 @@ TEST(ServerSmokeTest, PlaintextOnlyOnLoopback) {
     const int status = server.Stop(SIGTERM);
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 1) << status;
   }
+}
+
+TEST(ServerSmokeTest, ServesPrometheusMetricsHealthAndReadiness) {
+  TempDir dir;
+  Subprocess server({JARING_BIN, "serve", "--data", dir.Sub("data"), "--listen", "127.0.0.1:0", "--metrics",
+                     "127.0.0.1:0"});
+  const std::string target = ListeningTarget(server);
+  ASSERT_FALSE(target.empty());
+  auto line = server.ReadUntil("metrics on http://");
+  ASSERT_TRUE(line.has_value());
+  const std::string hostport = line->substr(18, line->find('/', 18) - 18);
+  EXPECT_EQ(HealthCheck(target), std::string("\x08\x01", 2));
+  httplib::Client http("http://" + hostport);
+  auto metrics = http.Get("/metrics");
+  ASSERT_TRUE(metrics) << hostport;
+  EXPECT_EQ(metrics->status, 200);
+  const std::string& text = metrics->body;
+  EXPECT_THAT(text, ::testing::HasSubstr("# TYPE jaring_grpc_requests_total counter\n"));
+  EXPECT_THAT(text, ::testing::HasSubstr("jaring_grpc_requests_total{method=\"/grpc.health.v1.Health/Check\",code=\"OK\"} 1\n"));
+  EXPECT_THAT(text, ::testing::HasSubstr("jaring_grpc_request_seconds_count{method=\"/grpc.health.v1.Health/Check\"} 1\n"));
+  for (const char* service : {"population", "eligibility", "appeals", "ledger"}) {
+    EXPECT_THAT(text, ::testing::HasSubstr(std::string("jaring_projection_lag_records{service=\"") + service))
+        << service;
+    EXPECT_THAT(text, ::testing::HasSubstr(std::string("jaring_projection_events_applied{service=\"") + service + "\"} 0"));
+  }
+  EXPECT_THAT(text, ::testing::HasSubstr(
+                        "jaring_projection_lag_records{service=\"population\",topic=\"jaring.population.v1\",partition=\"0\"} 0\n"));
+  EXPECT_THAT(text, ::testing::HasSubstr("# TYPE jaring_appeals gauge\n"));
+  auto ready = http.Get("/readyz");
+  ASSERT_TRUE(ready);
+  EXPECT_EQ(ready->status, 200) << ready->body;
+  auto health = http.Get("/healthz");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200);
+  EXPECT_EQ(server.Stop(SIGTERM), 0);
 }
 
 }  // namespace

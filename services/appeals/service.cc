@@ -1028,6 +1028,16 @@ absl::StatusOr<v1::ListObjectionWindowsResponse> AppealsServiceImpl::ListObjecti
   return resp;
 }
 
+absl::StatusOr<std::map<v1::AppealState, int64_t>> AppealsServiceImpl::CountByState() {
+  std::map<v1::AppealState, int64_t> counts;
+  JARING_RETURN_IF_ERROR(Scan(projection_->db(), "a/", [&](std::string_view, std::string_view value) -> absl::StatusOr<bool> {
+    JARING_ASSIGN_OR_RETURN(auto a, Parse<v1::Appeal>(value, "appeal"));
+    ++counts[a.state()];
+    return true;
+  }));
+  return counts;
+}
+
 // ---------------------------------------------------------------------------
 // gRPC
 

@@ -4,6 +4,7 @@
 // jaring.population.v1. See docs/appeals.md.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -75,6 +76,9 @@ class AppealsServiceImpl final : public v1::AppealsService::Service {
   // (once each), and appends corrections decided but not yet on the
   // population topic. Returns the number of events appended.
   absl::StatusOr<int> Tick();
+
+  // Appeals by lifecycle state (for metrics).
+  absl::StatusOr<std::map<v1::AppealState, int64_t>> CountByState();
 
   projection::Projection& projection() { return *projection_; }
 

@@ -28,6 +28,9 @@ struct ServeFlags {
   // Serve without TLS. Allowed only on a loopback address; it is also what
   // happens on loopback when no certificate is given.
   bool plaintext = false;
+  // HOST:PORT of the HTTP endpoint for Prometheus (/metrics, /healthz,
+  // /readyz); empty: none.
+  std::string metrics;
 };
 
 // True for 127.0.0.0/8, ::1 and localhost.

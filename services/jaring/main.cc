@@ -26,6 +26,8 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--tls-key", serve.tls_key, "Server private key (PEM)");
   serve_cmd->add_option("--tls-client-ca", serve.tls_client_ca,
                         "CA (PEM) that signs client certificates: clients must present one (mutual TLS)");
+  serve_cmd->add_option("--metrics", serve.metrics,
+                        "HTTP address for Prometheus metrics (/metrics), /healthz and /readyz; port 0 picks one");
   serve_cmd->add_flag("--plaintext", serve.plaintext,
                       "Serve without TLS (only on a loopback address; scripts/dev-certs.sh makes certificates)");
   serve_cmd

@@ -14,6 +14,7 @@
 #include "libs/eventlog/kafka_log.h"
 #include "libs/events/topics.h"
 #include "services/jaring/commands.h"
+#include "services/jaring/metrics_http.h"
 #include "services/appeals/service.h"
 #include "services/eligibility/service.h"
 #include "services/ledger/service.h"
@@ -172,9 +173,66 @@ absl::Status Serve(const ServeFlags& flags) {
                 static_cast<long long>(ledger->projection().stats().events_applied), (stores / "ledger").c_str());
   }
 
+  // Metrics: gRPC calls (interceptor) and, at every scrape, how far each
+  // projection is behind the log, and appeals by state.
+  metrics::Registry registry;
+  struct Watched {
+    const char* name;
+    projection::Projection* projection;
+  };
+  std::vector<Watched> watched;
+  if (population) watched.push_back({"population", &population->projection()});
+  if (eligibility) watched.push_back({"eligibility", &eligibility->projection()});
+  if (appeals) watched.push_back({"appeals", &appeals->projection()});
+  if (ledger) watched.push_back({"ledger", &ledger->projection()});
+  metrics::Gauge* applied = registry.AddGauge("jaring_projection_events_applied",
+                                              "Events a service's projection has applied since it opened", {"service"});
+  metrics::Gauge* lag = registry.AddGauge("jaring_projection_lag_records",
+                                          "Records on the log a projection has not applied yet",
+                                          {"service", "topic", "partition"});
+  metrics::Gauge* end_offsets =
+      registry.AddGauge("jaring_topic_end_offset", "Next offset of each topic partition (records ever appended)",
+                        {"topic", "partition"});
+  metrics::Gauge* appeal_states = registry.AddGauge("jaring_appeals", "Appeals by state", {"state"});
+  eventlog::EventLog* const log_ptr = log.get();
+  // Total lag per service (the readiness check) as it was last collected.
+  auto collect = [=]() -> std::string {
+    std::string not_ready;
+    for (const auto& w : watched) {
+      applied->Set({w.name}, static_cast<double>(w.projection->stats().events_applied));
+      for (const auto& [tp, next] : w.projection->NextOffsets()) {
+        absl::StatusOr<int64_t> end = log_ptr->EndOffset(tp.first, tp.second);
+        if (!end.ok()) continue;
+        const std::string partition = std::to_string(tp.second);
+        end_offsets->Set({tp.first, partition}, static_cast<double>(*end));
+        lag->Set({w.name, tp.first, partition}, static_cast<double>(*end - next));
+        if (*end > next) absl::StrAppend(&not_ready, w.name, " is ", *end - next, " behind on ", tp.first, "[", partition, "]\n");
+      }
+      if (!w.projection->status().ok()) {
+        absl::StrAppend(&not_ready, w.name, " stopped: ", w.projection->status().ToString(), "\n");
+      }
+    }
+    return not_ready;
+  };
+  appeals::AppealsServiceImpl* const appeals_ptr = appeals.get();
+  registry.AddCollector([=] {
+    (void)collect();
+    if (appeals_ptr != nullptr) {
+      absl::StatusOr<std::map<v1::AppealState, int64_t>> counts = appeals_ptr->CountByState();
+      if (counts.ok()) {
+        for (const auto& [state, n] : *counts) appeal_states->Set({v1::AppealState_Name(state)}, static_cast<double>(n));
+      }
+    }
+  });
+
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
+  {
+    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+    interceptors.push_back(GrpcMetricsInterceptor(registry));
+    builder.experimental().SetInterceptorCreators(std::move(interceptors));
+  }
   if (population) builder.RegisterService(population.get());
   if (eligibility) builder.RegisterService(eligibility.get());
   if (appeals) builder.RegisterService(appeals.get());
@@ -188,11 +246,18 @@ absl::Status Serve(const ServeFlags& flags) {
   const std::string host = flags.listen.substr(0, flags.listen.rfind(':'));
   std::printf("listening on %s:%d (%s; gRPC health and reflection; Ctrl-C stops)\n", host.c_str(), port,
               security.c_str());
+  std::unique_ptr<MetricsEndpoint> metrics_http;
+  if (!flags.metrics.empty()) {
+    JARING_ASSIGN_OR_RETURN(metrics_http, MetricsEndpoint::Start(flags.metrics, &registry, collect));
+    const std::string mhost = flags.metrics.substr(0, flags.metrics.rfind(':'));
+    std::printf("metrics on http://%s:%d/metrics (and /healthz, /readyz)\n", mhost.c_str(), metrics_http->port());
+  }
   std::fflush(stdout);
 
   const int sig = WaitForTerminationSignal();
   std::printf("signal %d: shutting down\n", sig);
   std::fflush(stdout);
+  metrics_http.reset();
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(10));
   server->Wait();
   return absl::OkStatus();

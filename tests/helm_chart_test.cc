@@ -1,8 +1,10 @@
 // Checks that the deployment files agree with each other and with the code:
 // the Helm chart's templates use only values that values.yaml defines, every
-// service has a StatefulSet and a Service probed on its own port, the
+// service has a StatefulSet serving it on its own port with --metrics on the
+// metrics port, HTTP probes on /readyz and /healthz there, and a Service; the
 // partition counts in values.yaml, the chart's topic Job and compose.yaml
-// equal events::kDefaultTopics, and the systemd units run `jaring serve`.
+// equal events::kDefaultTopics; compose.yaml and the systemd units run
+// `jaring serve` with --metrics.
 //
 // Each check takes a repository root and returns the problems it found, so
 // it runs against this repository (no problems) and against broken copies
@@ -119,6 +121,25 @@ std::string ValueRef(std::string_view path) {
   return R"(\{\{-?\s*\$?\.Values\.)" + RegexEscape(path) + R"(\s*-?\}\})";
 }
 
+// The lines under `key:` (e.g. "readinessProbe") that are indented deeper
+// than it, or nullopt when no line is `key:` alone.
+std::optional<std::string> Block(const std::string& text, std::string_view key) {
+  std::smatch m;
+  if (!std::regex_search(text, m, std::regex(R"((^|\n)([ \t]*))" + RegexEscape(key) + R"(:[ \t]*(\n|$))"))) {
+    return std::nullopt;
+  }
+  const size_t indent = m[2].length();
+  std::string block;
+  std::istringstream in(text.substr(m.position(0) + m.length(0)));
+  std::string line;
+  while (std::getline(in, line)) {
+    const auto first = line.find_first_not_of(" \t");
+    if (first != std::string::npos && first <= indent) break;
+    block += line + "\n";
+  }
+  return block;
+}
+
 Problems CheckChartMetadata(const fs::path& root) {
   Problems problems;
   const fs::path file = ChartDir(root) / "Chart.yaml";
@@ -163,7 +184,9 @@ Problems CheckValueReferences(const fs::path& root) {
 }
 
 // Each service: values (port, replicas, resources, storage), a StatefulSet
-// that serves it on its port with probes on that port, and a Service.
+// that serves it on its port with --metrics on metrics.port, HTTP probes on
+// metrics.port (/readyz for startup and readiness, /healthz for liveness)
+// and Prometheus annotations, and a Service.
 Problems CheckServices(const fs::path& root) {
   Problems problems;
   const auto values = LoadYaml(ChartDir(root) / "values.yaml", problems);
@@ -178,6 +201,18 @@ Problems CheckServices(const fs::path& root) {
     problems.push_back("templates/_helpers.tpl: jaring.podSpec must set securityContext and "
                        "terminationGracePeriodSeconds");
   }
+  const auto metrics_port = Lookup(*values, "metrics.port");
+  // 0 when missing or not a port (a plain long: GCC 12 warns on comparing optionals here).
+  long metrics_number = metrics_port ? AsInt(*metrics_port).value_or(0) : 0;
+  if (metrics_number < 1 || metrics_number > 65535) {
+    problems.push_back("values.yaml: metrics.port must be a port number");
+    metrics_number = 0;
+  }
+  const std::string metrics_ref = ValueRef("metrics.port");
+  if (const auto policy = ReadText(ChartDir(root) / "templates" / "networkpolicy.yaml");
+      !policy || !std::regex_search(*policy, std::regex(R"(port:\s*)" + metrics_ref))) {
+    problems.push_back("templates/networkpolicy.yaml: does not admit metrics.port");
+  }
   std::set<long> ports;
   for (std::string_view svc : kServices) {
     const std::string key = "services." + std::string(svc);
@@ -187,6 +222,8 @@ Problems CheckServices(const fs::path& root) {
       problems.push_back("values.yaml: " + key + ".port must be a port number");
     } else if (!ports.insert(*port_number).second) {
       problems.push_back("values.yaml: " + key + ".port is used by another service");
+    } else if (*port_number == metrics_number) {
+      problems.push_back("values.yaml: " + key + ".port is metrics.port");
     }
     for (const char* field : {".replicas", ".resources", ".storage.size"}) {
       if (!Lookup(*values, key + field)) problems.push_back("values.yaml: " + key + field + " is missing");
@@ -218,23 +255,46 @@ Problems CheckServices(const fs::path& root) {
       if (svc == "appeals") {
         expect(R"(--appeals-key)", "no --appeals-key (the filer key must not live on the cache volume)");
       }
-      // Every probe has a handler, and every handler targets the service's
-      // port. (tcpSocket, not grpc: the kubelet's gRPC probe speaks
-      // plaintext only, and jaring serves TLS on any address but loopback.)
-      static const std::regex handler(R"((grpc|tcpSocket|httpGet):\s*\n\s*port:\s*([^\n]*))");
-      int handlers = 0;
-      for (auto it = std::sregex_iterator(sts->begin(), sts->end(), handler); it != std::sregex_iterator();
-           ++it) {
-        ++handlers;
-        if (!std::regex_match((*it)[2].str(), std::regex(R"(\s*)" + port_ref + R"(\s*)"))) {
-          problems.push_back("templates/" + sts_name + ": a " + (*it)[1].str() + " probe is on " +
-                             (*it)[2].str() + ", not " + key + ".port");
+      expect(R"(--metrics\s*\n\s*-\s*"0\.0\.0\.0:)" + metrics_ref + "\"", "no --metrics on metrics.port");
+      expect(R"(-\s*name:\s*metrics\s*\n\s*containerPort:\s*)" + metrics_ref,
+             "no container port `metrics` on metrics.port");
+      expect(R"(prometheus\.io/scrape:\s*"true")", "no prometheus.io/scrape annotation");
+      expect(R"(prometheus\.io/port:\s*\{\{-?\s*\.Values\.metrics\.port\s*\|\s*quote\s*-?\}\})",
+             "prometheus.io/port is not metrics.port");
+      expect(R"(prometheus\.io/path:\s*/metrics\b)", "prometheus.io/path is not /metrics");
+      // Each probe is one httpGet on the metrics port (plain HTTP): startup
+      // and readiness on /readyz (every projection caught up), liveness on
+      // /healthz. No tcpSocket or grpc probe on the TLS port.
+      static const std::regex handler(R"((^|\n)\s*(httpGet|tcpSocket|grpc|exec):)");
+      for (const auto& [probe, path] : {std::pair{"startupProbe", "/readyz"}, std::pair{"readinessProbe", "/readyz"},
+                                        std::pair{"livenessProbe", "/healthz"}}) {
+        const std::string where = "templates/" + sts_name + ": " + probe;
+        const auto block = Block(*sts, probe);
+        if (!block) {
+          problems.push_back("templates/" + sts_name + ": no " + probe + ":");
+          continue;
         }
+        std::vector<std::string> kinds;
+        for (auto it = std::sregex_iterator(block->begin(), block->end(), handler); it != std::sregex_iterator();
+             ++it) {
+          kinds.push_back((*it)[2].str());
+        }
+        if (kinds.size() != 1 || kinds[0] != "httpGet") {
+          problems.push_back(where + " is " + (kinds.empty() ? std::string("without a handler") : kinds[0]) +
+                             ", not one httpGet");
+          continue;
+        }
+        std::smatch m;
+        if (!std::regex_search(*block, m, std::regex(R"(\n\s*port:\s*([^\n]*))"))) {
+          problems.push_back(where + " has no port");
+        } else if (!std::regex_match(m[1].str(), std::regex(R"(\s*)" + metrics_ref + R"(\s*)"))) {
+          problems.push_back(where + " is on " + m[1].str() + ", not metrics.port");
+        }
+        if (!std::regex_search(*block, m, std::regex(R"(\n\s*path:\s*(\S*))")) || m[1].str() != path) {
+          problems.push_back(where + " is not on " + path);
+        }
+        if (block->find("HTTPS") != std::string::npos) problems.push_back(where + " uses HTTPS: the metrics port is HTTP");
       }
-      for (const char* probe : {"startupProbe:", "readinessProbe:", "livenessProbe:"}) {
-        if (sts->find(probe) == std::string::npos) problems.push_back("templates/" + sts_name + ": no " + probe);
-      }
-      if (handlers < 3) problems.push_back("templates/" + sts_name + ": a probe has no handler on the port");
     }
     if (service) {
       if (!std::regex_search(*service, std::regex(R"(kind:\s*Service\b)"))) {
@@ -359,6 +419,9 @@ Problems CheckSystemd(const fs::path& root) {
     if (!kafka && exec.find("--kafka") != std::string::npos) {
       problems.push_back(std::string(name) + ": the one-machine unit runs on the embedded log, not --kafka");
     }
+    if (exec.find("--metrics ${JARING_METRICS") == std::string::npos) {
+      problems.push_back(std::string(name) + ": ExecStart has no --metrics ${JARING_METRICS...}");
+    }
   }
   return problems;
 }
@@ -410,6 +473,9 @@ Problems CheckCompose(const fs::path& root) {
       problems.push_back("compose.yaml: " + name + " needs a named volume on /var/lib/jaring");
     } else if (!data_volumes.insert(data_volume).second) {
       problems.push_back("compose.yaml: " + name + " shares the volume " + data_volume);
+    }
+    if (!std::regex_search(args, std::regex(R"(--metrics 0\.0\.0\.0:\d+ )"))) {
+      problems.push_back("compose.yaml: " + name + " has no --metrics 0.0.0.0:PORT");
     }
     if (svc == "appeals" && args.find("--appeals-key ") == std::string::npos) {
       problems.push_back("compose.yaml: appeals needs --appeals-key on a volume of its own");
@@ -521,10 +587,46 @@ TEST_F(BrokenCopyTest, MissingServiceValuesAreNamed) {
 }
 
 TEST_F(BrokenCopyTest, ProbeOnAnotherPortIsNamed) {
+  // The liveness probe back on the gRPC (TLS) port.
   Replace("helm/jaring/templates/appeals-statefulset.yaml",
-          "tcpSocket:\n              port: {{ .Values.services.appeals.port }}",
-          "tcpSocket:\n              port: 9090");
-  EXPECT_THAT(CheckServices(root_), Contains(HasSubstr("appeals-statefulset.yaml: a tcpSocket probe is on 9090")));
+          "path: /healthz\n              port: {{ .Values.metrics.port }}",
+          "path: /healthz\n              port: {{ .Values.services.appeals.port }}");
+  const Problems problems = CheckServices(root_);
+  EXPECT_THAT(problems, Contains(HasSubstr("appeals-statefulset.yaml: livenessProbe is on "
+                                           "{{ .Values.services.appeals.port }}, not metrics.port")));
+  EXPECT_EQ(problems.size(), 1u);
+}
+
+TEST_F(BrokenCopyTest, ProbeOfAnotherKindOrPathIsNamed) {
+  Replace("helm/jaring/templates/population-statefulset.yaml", "startupProbe:\n            httpGet:",
+          "startupProbe:\n            tcpSocket:");
+  Replace("helm/jaring/templates/ledger-statefulset.yaml",
+          "readinessProbe:\n            httpGet:\n              path: /readyz",
+          "readinessProbe:\n            httpGet:\n              path: /healthz");
+  const Problems problems = CheckServices(root_);
+  EXPECT_THAT(problems, Contains(HasSubstr("population-statefulset.yaml: startupProbe is tcpSocket, not one httpGet")));
+  EXPECT_THAT(problems, Contains(HasSubstr("ledger-statefulset.yaml: readinessProbe is not on /readyz")));
+  EXPECT_EQ(problems.size(), 2u);
+}
+
+TEST_F(BrokenCopyTest, MissingMetricsFlagIsNamed) {
+  Replace("helm/jaring/templates/eligibility-statefulset.yaml",
+          "- --metrics\n            - \"0.0.0.0:{{ .Values.metrics.port }}\"\n", "");
+  const Problems problems = CheckServices(root_);
+  EXPECT_THAT(problems, Contains(HasSubstr("eligibility-statefulset.yaml: no --metrics on metrics.port")));
+  EXPECT_EQ(problems.size(), 1u);
+}
+
+TEST_F(BrokenCopyTest, MetricsPortOnAServicePortIsNamed) {
+  EditValues([](YAML::Node& v) { v["metrics"]["port"] = v["services"]["appeals"]["port"].as<int>(); });
+  EXPECT_THAT(CheckServices(root_), Contains(HasSubstr("services.appeals.port is metrics.port")));
+}
+
+TEST_F(BrokenCopyTest, MetricsMissingFromComposeAndUnitsIsNamed) {
+  Replace("deploy/compose.yaml", "--metrics, \"0.0.0.0:9090\",\n", "");
+  Replace("deploy/systemd/jaring@.service", "--metrics ${JARING_METRICS_%i} ", "");
+  EXPECT_THAT(CheckCompose(root_), Contains(HasSubstr("compose.yaml: population has no --metrics")));
+  EXPECT_THAT(CheckSystemd(root_), Contains(HasSubstr("jaring@.service: ExecStart has no --metrics")));
 }
 
 TEST_F(BrokenCopyTest, MissingProbeIsNamed) {

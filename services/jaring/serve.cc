@@ -4,6 +4,7 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -248,7 +249,24 @@ absl::Status Serve(const ServeFlags& flags) {
               security.c_str());
   std::unique_ptr<MetricsEndpoint> metrics_http;
   if (!flags.metrics.empty()) {
-    JARING_ASSIGN_OR_RETURN(metrics_http, MetricsEndpoint::Start(flags.metrics, &registry, collect));
+    // Ready once every projection has caught up with the log since start;
+    // after that only a stopped projection makes it unready (a busy import
+    // must not take the eligibility service out of its load balancer).
+    auto caught_up = std::make_shared<std::atomic<bool>>(false);
+    auto ready = [collect, caught_up, watched]() -> std::string {
+      std::string stopped;
+      for (const auto& w : watched) {
+        if (!w.projection->status().ok()) {
+          absl::StrAppend(&stopped, w.name, " stopped: ", w.projection->status().ToString(), "\n");
+        }
+      }
+      if (!stopped.empty()) return stopped;
+      if (caught_up->load()) return "";
+      std::string behind = collect();
+      if (behind.empty()) caught_up->store(true);
+      return behind;
+    };
+    JARING_ASSIGN_OR_RETURN(metrics_http, MetricsEndpoint::Start(flags.metrics, &registry, ready));
     const std::string mhost = flags.metrics.substr(0, flags.metrics.rfind(':'));
     std::printf("metrics on http://%s:%d/metrics (and /healthz, /readyz)\n", mhost.c_str(), metrics_http->port());
   }

@@ -137,10 +137,14 @@ class KafkaReader final : public Reader {
  private:
   KafkaReader(KafkaLog* log, int log_level) : log_(log), log_level_(log_level) {}
   static void OnError(rd_kafka_t* rk, int err, const char* reason, void* opaque);
+  // Creates consumer_ (destroying the one before, if any).
+  absl::Status OpenConsumer();
 
   KafkaLog* const log_;
   const int log_level_;
   rd_kafka_t* consumer_ = nullptr;
+  // consumer_ has had a non-empty assignment.
+  bool assigned_ = false;
   // An error met after some records were gathered: returned by the next Poll.
   absl::Status pending_error_;
   // Set by error_cb (librdkafka's threads) when every broker is down.
@@ -664,18 +668,28 @@ absl::StatusOr<std::unique_ptr<Reader>> KafkaLog::NewReader() {
 
 absl::StatusOr<std::unique_ptr<KafkaReader>> KafkaReader::Create(KafkaLog* log) {
   std::unique_ptr<KafkaReader> reader(new KafkaReader(log, log->options().log_level));
-  JARING_ASSIGN_OR_RETURN(ConfPtr conf, log->ReaderConf());
+  JARING_RETURN_IF_ERROR(reader->OpenConsumer());
+  return reader;
+}
+
+absl::Status KafkaReader::OpenConsumer() {
+  if (consumer_ != nullptr) {
+    rd_kafka_destroy_flags(consumer_, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+    consumer_ = nullptr;
+  }
+  assigned_ = false;
+  JARING_ASSIGN_OR_RETURN(ConfPtr conf, log_->ReaderConf());
   rd_kafka_conf_set_error_cb(conf.get(), &KafkaReader::OnError);
-  rd_kafka_conf_set_opaque(conf.get(), reader.get());
+  rd_kafka_conf_set_opaque(conf.get(), this);
   char errstr[512] = {0};
-  reader->consumer_ = rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), errstr, sizeof errstr);
-  if (reader->consumer_ == nullptr) {
+  consumer_ = rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), errstr, sizeof errstr);
+  if (consumer_ == nullptr) {
     return absl::InvalidArgumentError(absl::StrCat("kafka: cannot create consumer: ", errstr));
   }
   conf.release();  // owned by the consumer now
   // Serve errors and logs through rd_kafka_consumer_poll().
-  rd_kafka_poll_set_consumer(reader->consumer_);
-  return reader;
+  rd_kafka_poll_set_consumer(consumer_);
+  return absl::OkStatus();
 }
 
 KafkaReader::~KafkaReader() {
@@ -710,8 +724,17 @@ absl::Status KafkaReader::Assign(const std::vector<Assignment>& assignment) {
     }
     rd_kafka_topic_partition_list_add(list.get(), a.topic.c_str(), a.partition)->offset = a.offset;
   }
-  rd_kafka_resp_err_t err = rd_kafka_assign(consumer_, list.get());
-  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return KafkaError(err, "kafka: assign");
+  // Replacing an assignment on the same handle lets librdkafka 2.0 start a
+  // second removal round while the first one's fetch stops are pending,
+  // which trips its assertion `rktp->rktp_started`
+  // (confluentinc/librdkafka#5573). A fresh consumer per new assignment has
+  // one removal round only, at its destruction.
+  if (assigned_) JARING_RETURN_IF_ERROR(OpenConsumer());
+  if (!assignment.empty()) {
+    rd_kafka_resp_err_t err = rd_kafka_assign(consumer_, list.get());
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return KafkaError(err, "kafka: assign");
+    assigned_ = true;
+  }
   pending_error_ = absl::OkStatus();
   all_brokers_down_.store(false, std::memory_order_relaxed);
   return absl::OkStatus();

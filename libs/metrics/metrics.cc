@@ -61,49 +61,24 @@ void Header(std::string* out, const std::string& name, const std::string& help, 
 
 }  // namespace
 
-Counter::Counter(std::string name, std::string help, Labels label_names)
-    : name_(std::move(name)), help_(std::move(help)), label_names_(std::move(label_names)) {}
+ValueFamily::ValueFamily(std::string name, std::string help, Labels label_names, const char* type)
+    : name_(std::move(name)), help_(std::move(help)), label_names_(std::move(label_names)), type_(type) {}
 
-void Counter::Add(const Labels& values, double amount) {
-  JARING_RELEASE_ASSERT(values.size() == label_names_.size(), "counter: wrong number of label values");
+void ValueFamily::Update(const Labels& values, const std::function<double(double)>& update) {
+  JARING_RELEASE_ASSERT(values.size() == label_names_.size(), "metrics: wrong number of label values");
   absl::MutexLock l(&mu_);
-  values_[values] += amount;
+  double& v = values_[values];
+  v = update(v);
 }
 
-double Counter::Value(const Labels& values) const {
-  absl::MutexLock l(&mu_);
-  auto it = values_.find(values);
-  return it == values_.end() ? 0 : it->second;
-}
-
-void Counter::Render(std::string* out) const {
-  Header(out, name_, help_, "counter");
-  absl::MutexLock l(&mu_);
-  for (const auto& [labels, v] : values_) *out += name_ + LabelText(label_names_, labels) + " " + Number(v) + "\n";
-}
-
-Gauge::Gauge(std::string name, std::string help, Labels label_names)
-    : name_(std::move(name)), help_(std::move(help)), label_names_(std::move(label_names)) {}
-
-void Gauge::Set(const Labels& values, double value) {
-  JARING_RELEASE_ASSERT(values.size() == label_names_.size(), "gauge: wrong number of label values");
-  absl::MutexLock l(&mu_);
-  values_[values] = value;
-}
-
-void Gauge::Clear() {
-  absl::MutexLock l(&mu_);
-  values_.clear();
-}
-
-double Gauge::Value(const Labels& values) const {
+double ValueFamily::Value(const Labels& values) const {
   absl::MutexLock l(&mu_);
   auto it = values_.find(values);
   return it == values_.end() ? 0 : it->second;
 }
 
-void Gauge::Render(std::string* out) const {
-  Header(out, name_, help_, "gauge");
+void ValueFamily::Render(std::string* out) const {
+  Header(out, name_, help_, type_);
   absl::MutexLock l(&mu_);
   for (const auto& [labels, v] : values_) *out += name_ + LabelText(label_names_, labels) + " " + Number(v) + "\n";
 }

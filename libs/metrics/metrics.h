@@ -16,6 +16,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -31,36 +32,43 @@ class Family {
   virtual void Render(std::string* out) const = 0;
 };
 
-// A value per label set that only goes up.
-class Counter final : public Family {
+// One number per label set: what counters and gauges share.
+class ValueFamily : public Family {
  public:
-  Counter(std::string name, std::string help, Labels label_names);
-  void Add(const Labels& values, double amount = 1);
   double Value(const Labels& values) const;
   void Render(std::string* out) const override;
+
+ protected:
+  ValueFamily(std::string name, std::string help, Labels label_names, const char* type);
+  // Applies `update` to the value of `values` (0 when new).
+  void Update(const Labels& values, const std::function<double(double)>& update);
 
  private:
   const std::string name_, help_;
   const Labels label_names_;
+  const char* const type_;
   mutable absl::Mutex mu_;
   std::map<Labels, double> values_ ABSL_GUARDED_BY(mu_);
 };
 
-// A value per label set that is set (usually by a collector at scrape time).
-class Gauge final : public Family {
+// A value per label set that only goes up.
+class Counter final : public ValueFamily {
  public:
-  Gauge(std::string name, std::string help, Labels label_names);
-  void Set(const Labels& values, double value);
-  // Forgets every label set (a collector that sets all of them afresh).
-  void Clear();
-  double Value(const Labels& values) const;
-  void Render(std::string* out) const override;
+  Counter(std::string name, std::string help, Labels label_names)
+      : ValueFamily(std::move(name), std::move(help), std::move(label_names), "counter") {}
+  void Add(const Labels& values, double amount = 1) {
+    Update(values, [amount](double v) { return v + amount; });
+  }
+};
 
- private:
-  const std::string name_, help_;
-  const Labels label_names_;
-  mutable absl::Mutex mu_;
-  std::map<Labels, double> values_ ABSL_GUARDED_BY(mu_);
+// A value per label set that is set (usually by a collector at scrape time).
+class Gauge final : public ValueFamily {
+ public:
+  Gauge(std::string name, std::string help, Labels label_names)
+      : ValueFamily(std::move(name), std::move(help), std::move(label_names), "gauge") {}
+  void Set(const Labels& values, double value) {
+    Update(values, [value](double) { return value; });
+  }
 };
 
 // Observations counted into cumulative buckets (upper bounds, ascending),

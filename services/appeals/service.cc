@@ -190,7 +190,7 @@ std::string FilerHash(std::string_view key, std::string_view nik) {
   unsigned int len = 0;
   HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(nik.data()),
        nik.size(), out, &len);
-  return Sv(absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(out), len))).data();
+  return absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(out), len));
 }
 
 // ---------------------------------------------------------------------------
@@ -251,16 +251,11 @@ absl::StatusOr<int> AppealsServiceImpl::EscalateDue(int64_t now_ms) {
   std::vector<std::pair<std::string, v1::DeadlineKind>> due;
   JARING_RETURN_IF_ERROR(Scan(projection_->db(), keys::kPendingPrefix,
                               [&](std::string_view key, std::string_view) -> absl::StatusOr<bool> {
-                                // e/<8 bytes due><appeal id>/<kind>
-                                const std::string_view rest = key.substr(keys::kPendingPrefix.size());
-                                if (rest.size() < 10) return absl::DataLossError("appeals store: bad pending key");
-                                const int64_t due_ms = DecodeOrderedInt64(rest.data());
-                                if (due_ms > now_ms) return false;
-                                const std::string_view tail = rest.substr(8);
-                                const size_t slash = tail.rfind('/');
-                                due.emplace_back(std::string(tail.substr(0, slash)),
-                                                 static_cast<v1::DeadlineKind>(std::atoi(
-                                                     std::string(tail.substr(slash + 1)).c_str())));
+                                std::optional<DeadlineKey> d =
+                                    DecodeDeadlineKey(key.substr(keys::kPendingPrefix.size()));
+                                if (!d.has_value()) return absl::DataLossError("appeals store: bad pending key");
+                                if (d->due_ms > now_ms) return false;
+                                due.emplace_back(std::move(d->appeal_id), d->kind);
                                 return true;
                               }));
   int appended = 0;
@@ -934,15 +929,13 @@ absl::StatusOr<v1::ListBreachesResponse> AppealsServiceImpl::ListBreaches(const 
   v1::ListBreachesResponse resp;
   JARING_RETURN_IF_ERROR(Scan(projection_->db(), keys::kBreachPrefix,
                               [&](std::string_view key, std::string_view) -> absl::StatusOr<bool> {
-                                const std::string_view rest = key.substr(keys::kBreachPrefix.size());
-                                const int64_t due = DecodeOrderedInt64(rest.data());
-                                if (due < from) return true;
-                                if (due >= to) return false;
-                                const std::string_view tail = rest.substr(8);
-                                const size_t slash = tail.rfind('/');
-                                JARING_ASSIGN_OR_RETURN(v1::Appeal a, ReadAppeal(tail.substr(0, slash)));
+                                std::optional<DeadlineKey> k = DecodeDeadlineKey(key.substr(keys::kBreachPrefix.size()));
+                                if (!k.has_value()) return absl::DataLossError("appeals store: bad breach key");
+                                if (k->due_ms < from) return true;
+                                if (k->due_ms >= to) return false;
+                                JARING_ASSIGN_OR_RETURN(v1::Appeal a, ReadAppeal(k->appeal_id));
                                 if (!InRegion(a.region_code(), r.region_prefix())) return true;
-                                const int kind = std::atoi(std::string(tail.substr(slash + 1)).c_str());
+                                const v1::DeadlineKind kind = k->kind;
                                 for (const auto& d : a.deadlines()) {
                                   if (d.kind() != kind) continue;
                                   v1::Breach* b = resp.add_breaches();

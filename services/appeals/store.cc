@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <limits>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "libs/base/coding.h"
 #include "libs/base/status.h"
@@ -80,6 +81,16 @@ std::string Awaiting(std::string_view kk, std::string_view program) {
   return absl::StrCat("L/", Av(kk), "/", Av(program));
 }
 }  // namespace keys
+
+std::optional<DeadlineKey> DecodeDeadlineKey(std::string_view rest) {
+  if (rest.size() < 10) return std::nullopt;
+  const std::string_view tail = rest.substr(8);
+  const size_t slash = tail.rfind('/');
+  int kind = 0;
+  if (slash == std::string_view::npos || !absl::SimpleAtoi(Av(tail.substr(slash + 1)), &kind)) return std::nullopt;
+  return DeadlineKey{DecodeOrderedInt64(rest.data()), std::string(tail.substr(0, slash)),
+                     static_cast<v1::DeadlineKind>(kind)};
+}
 
 std::string CorrectionEventId(std::string_view appeal_id) {
   return events::DeterministicId("appeal-correction", {appeal_id});

@@ -92,6 +92,15 @@ std::string Window(std::string_view window_id);
 std::string WindowIndexPrefix(std::string_view region_prefix, std::string_view program);
 }  // namespace keys
 
+// A pending (e/) or breach (b/) key without its prefix:
+// <BE64 due ms><appeal id>/<deadline number>. nullopt when malformed.
+struct DeadlineKey {
+  int64_t due_ms = 0;
+  std::string appeal_id;
+  v1::DeadlineKind kind = v1::DEADLINE_KIND_UNSPECIFIED;
+};
+std::optional<DeadlineKey> DecodeDeadlineKey(std::string_view rest);
+
 // The id of the correction an upheld appeal appends to population.
 std::string CorrectionEventId(std::string_view appeal_id);
 

@@ -11,8 +11,15 @@
 #   server.pem, server.key         for `jaring serve --tls-cert --tls-key`,
 #                                  valid for localhost, 127.0.0.1, ::1 and
 #                                  every SERVER_NAME given (DNS names)
-#   client.pem, client.key         a client certificate (CN=jaringctl) for
-#                                  mutual TLS (`--tls-client-ca ca.pem`)
+#   client.pem, client.key         a client certificate for mutual TLS
+#                                  (`--tls-client-ca ca.pem`): a national
+#                                  operator (OU=national, CN=jaringctl)
+#   oversight.pem, oversight.key   an oversight body (OU=oversight)
+#   mataram.pem, mataram.key       the regional office of Kota Mataram
+#                                  (OU=regional/52.71)
+#
+# The OU names the role (libs/auth: national, oversight, verifier,
+# regional/<region prefix>) and the CN the principal.
 set -euo pipefail
 dir="${1:?usage: scripts/dev-certs.sh DIR [SERVER_NAME...]}"
 shift
@@ -42,8 +49,10 @@ issue server "/O=Jaring development/CN=jaring" \
   "subjectAltName=$san
 extendedKeyUsage=serverAuth
 keyUsage=digitalSignature"
-issue client "/O=Jaring development/CN=jaringctl" \
-  "extendedKeyUsage=clientAuth
+client_ext="extendedKeyUsage=clientAuth
 keyUsage=digitalSignature"
+issue client "/O=Jaring development/OU=national/CN=jaringctl" "$client_ext"
+issue oversight "/O=Jaring development/OU=oversight/CN=oversight-dev" "$client_ext"
+issue mataram "/O=Jaring development/OU=regional\/52.71/CN=dinsos-mataram" "$client_ext"
 chmod 600 ca.key
 echo "dev-certs: CA, server and client certificates in $(pwd)"

@@ -9,25 +9,47 @@
 #   scripts/run.sh                       # everything
 #   JARING_FAMILIES=130000 scripts/run.sh    # a full-size Kota Mataram (default 20000)
 #   scripts/run.sh --listen 0.0.0.0:7700 --tls-cert ... --tls-key ...   # extra flags go to `jaring serve`
+#
+# TLS is on (a development CA in DATA/tls unless --tls-cert is given) and
+# every call carries the operator's token (DATA/keys/operator.token).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 
 DATA="${JARING_DATA:-data}"
 FAMILIES="${JARING_FAMILIES:-20000}"
-LISTEN=127.0.0.1:7700
+LISTEN=localhost:7700
+OWN_TLS=no
 for ((i = 1; i <= $#; i++)); do
   if [ "${!i}" = "--listen" ]; then j=$((i + 1)); LISTEN="${!j}"; fi
+  case "${!i}" in --tls-cert | --plaintext) OWN_TLS=yes ;; esac
 done
 TARGET="$LISTEN"
-case "$TARGET" in 0.0.0.0:*) TARGET="127.0.0.1:${TARGET#0.0.0.0:}" ;; esac
-ctl() { build/bin/jaringctl --target "$TARGET" "$@"; }
+case "$TARGET" in 0.0.0.0:*) TARGET="localhost:${TARGET#0.0.0.0:}" ;; esac
+
+mkdir -p "$DATA/keys"
+# TLS by default: a development CA and server certificate in DATA/tls
+# (production brings its own: pass --tls-cert/--tls-key and set
+# JARING_TLS_CA for jaringctl).
+SERVE_TLS=()
+if [ "$OWN_TLS" = no ]; then
+  [ -f "$DATA/tls/server.pem" ] || scripts/dev-certs.sh "$DATA/tls" > /dev/null
+  SERVE_TLS=(--tls-cert "$DATA/tls/server.pem" --tls-key "$DATA/tls/server.key")
+  export JARING_TLS_CA="$DATA/tls/ca.pem"
+fi
+# The operator of this machine is a national principal: a 30-day token
+# signed with DATA/keys/auth.key (made on first use; keep it secret).
+build/bin/jaring token --data "$DATA" --role national --subject operator --ttl 720h > "$DATA/keys/operator.token"
+chmod 600 "$DATA/keys/operator.token"
+export JARING_TOKEN_FILE="$DATA/keys/operator.token"
+export JARING_TARGET="$TARGET"
+ctl() { build/bin/jaringctl "$@"; }
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 # The first number after "KEY": in proto JSON (int64 fields are strings).
 json_number() { grep -o "\"$1\": *\"\?[0-9]*" | head -1 | grep -o '[0-9]*$' || echo 0; }
 
 mkdir -p "$DATA"
-build/bin/jaring serve --data "$DATA" "$@" > "$DATA/serve.log" 2>&1 &
+build/bin/jaring serve --data "$DATA" --listen "$LISTEN" "${SERVE_TLS[@]}" "$@" > "$DATA/serve.log" 2>&1 &
 SERVER=$!
 trap 'kill -TERM $SERVER 2>/dev/null; wait $SERVER 2>/dev/null' INT TERM
 for _ in $(seq 1 600); do
@@ -104,13 +126,17 @@ ctl appeals stats --region 52.71 || true
 
 cat <<EOF
 
-Jaring is running on $TARGET (data in $DATA/, server log in $DATA/serve.log). Try:
-  build/bin/jaringctl --target $TARGET family list --region 52.71.01 --page-size 5
-  build/bin/jaringctl --target $TARGET beneficiaries PKH --region 52.71
-  build/bin/jaringctl --target $TARGET explain KK_NUMBER PKH
-  build/bin/jaringctl --target $TARGET appeals queue --region 52.71
-  build/bin/jaringctl --target $TARGET findings --region 52.71
-  build/bin/jaringctl --target $TARGET verify-ledger
+Jaring is running on $TARGET with TLS (data in $DATA/, server log in $DATA/serve.log).
+In another shell, as this machine's national operator:
+  export JARING_TARGET=$TARGET JARING_TLS_CA=${JARING_TLS_CA:-} JARING_TOKEN_FILE=$DATA/keys/operator.token
+  build/bin/jaringctl family list --region 52.71.01 --page-size 5
+  build/bin/jaringctl beneficiaries PKH --region 52.71
+  build/bin/jaringctl explain KK_NUMBER PKH
+  build/bin/jaringctl appeals queue --region 52.71
+  build/bin/jaringctl verify-ledger
+  build/bin/jaringctl access --kk KK_NUMBER          # who looked at a family (oversight)
+  build/bin/jaring token --data $DATA --role regional --region 52.71 --subject dinsos-mataram   # a regional office
+  JARING_TOKEN_FILE= build/bin/jaringctl status KK_NUMBER NIK   # the public: one family's masked status
 Ctrl-C stops the server.
 EOF
 wait $SERVER

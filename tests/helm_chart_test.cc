@@ -46,9 +46,9 @@ constexpr std::array<std::string_view, 4> kServices = {"population", "eligibilit
 // The topics as the deployment files name them. TopicListMatchesTheCode
 // compares it with kDefaultTopics, so a topic added to the code fails here
 // until the chart, compose.yaml and this list have it.
-constexpr std::array<std::string_view, 5> kDeployedTopics = {
+constexpr std::array<std::string_view, 6> kDeployedTopics = {
     "jaring.population.v1", "jaring.rules.v1", "jaring.eligibility.v1", "jaring.appeals.v1",
-    "jaring.ledger.v1"};
+    "jaring.ledger.v1", "jaring.access.v1"};
 
 fs::path ChartDir(const fs::path& root) { return root / "helm" / "jaring"; }
 

@@ -258,11 +258,37 @@ using FindingKey = std::pair<std::string, std::vector<std::string>>;  // kind na
 
 class JaringctlE2eTest : public ::testing::Test {
  protected:
+  // TLS on, as in production: a development CA and server certificate
+  // (scripts/dev-certs.sh), and a national operator's token signed with the
+  // data directory's key (`jaring token`, run before the server starts).
   void SetUp() override {
-    server_ = std::make_unique<Server>(dir_.Sub("data"), dir_.Sub("server.log"));
+    certs_ = dir_.Sub("certs");
+    ASSERT_EQ(std::system((std::string(JARING_SOURCE_DIR) + "/scripts/dev-certs.sh " + certs_ + " >/dev/null").c_str()),
+              0);
+    token_ = IssueToken({"--role", "national", "--subject", "e2e-operator"});
+    ASSERT_FALSE(token_.empty());
+    server_ = std::make_unique<Server>(dir_.Sub("data"), dir_.Sub("server.log"),
+                                       std::vector<std::string>{"--tls-cert", certs_ + "/server.pem", "--tls-key",
+                                                                certs_ + "/server.key"},
+                                       "localhost:0");
     auto target = server_->WaitListening();
     ASSERT_TRUE(target.has_value()) << "jaring serve did not start:\n" << server_->Log();
     target_ = *target;
+    common_ = {"--tls-ca", certs_ + "/ca.pem", "--token", token_};
+  }
+
+  // `jaring token --data DATA args...`: the token it prints ("" on failure).
+  std::string IssueToken(std::vector<std::string> args) {
+    std::vector<std::string> argv = {JARING_BIN, "token", "--data", dir_.Sub("data")};
+    argv.insert(argv.end(), args.begin(), args.end());
+    static int n = 0;
+    const std::string out = dir_.Sub("token-" + std::to_string(++n) + ".out");
+    pid_t pid = Spawn(argv, out, out);
+    std::optional<int> status = WaitFor(pid, std::chrono::seconds(30));
+    std::string token = ReadAll(out);
+    EXPECT_TRUE(status && WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << token;
+    while (!token.empty() && token.back() == '\n') token.pop_back();
+    return status && WIFEXITED(*status) && WEXITSTATUS(*status) == 0 ? token : "";
   }
   void TearDown() override {
     if (server_ == nullptr) return;
@@ -272,10 +298,18 @@ class JaringctlE2eTest : public ::testing::Test {
         << server_->Log();
   }
 
-  // jaringctl --target <server> args...
+  // jaringctl --target <server> <common_> args...
   CtlResult Ctl(std::vector<std::string> args) {
+    args.insert(args.begin(), common_.begin(), common_.end());
     args.insert(args.begin(), {"--target", target_});
     return RunCtl(dir_, args);
+  }
+  // The same as another principal: TLS, and `token` ("" for the public).
+  CtlResult CtlAs(const std::string& token, std::vector<std::string> args) {
+    std::vector<std::string> full = {"--target", target_, "--tls-ca", certs_ + "/ca.pem"};
+    if (!token.empty()) full.insert(full.end(), {"--token", token});
+    full.insert(full.end(), args.begin(), args.end());
+    return RunCtl(dir_, full);
   }
 
   // Every NIK in `niks` that appears in full in `text`.
@@ -294,6 +328,10 @@ class JaringctlE2eTest : public ::testing::Test {
   TempDir dir_;
   std::unique_ptr<Server> server_;
   std::string target_;
+  std::string certs_;
+  std::string token_;
+  // Flags every Ctl call carries (TLS and the token).
+  std::vector<std::string> common_;
 };
 
 TEST_F(JaringctlE2eTest, SynthImportReplayFindingsAndQueries) {
@@ -2026,6 +2064,89 @@ TEST(JaringctlE2eNoServerTest, BadArgumentsExit2) {
   EXPECT_THAT(help.Both(), HasSubstr("Exit codes"));
 }
 
+// Roles end to end (libs/auth): the public sees one family's masked status
+// given a member's NIK and nothing else; a regional office reads only its
+// region; oversight reads but does not write; every read of a family is on
+// record for oversight (`jaringctl access`), and no NIK reaches the log.
+TEST_F(JaringctlAppealsE2eTest, RolesPublicStatusAndWhoLookedAtWhat) {
+  const EligibilityFamily X{"5271011503220001", 7, {"5271011506800021", "5271014302820022"}};
+  const std::string outsider = "5271012007790023";
+  {
+    WriteFile(dir_.Sub("roles.csv"),
+              std::string(synth::kCsvHeader) + "\n" + X.kk + ",52.71.01.1001,Jl. Pejanggik 1," + X.niks[0] +
+                  ",Lalu Ahmad,L,1980-06-15,KEPALA_KELUARGA,,TIDAK,TIDAK_SEKOLAH,N,N,,2020-03-15,\n" + X.kk +
+                  ",52.71.01.1001,Jl. Pejanggik 1," + X.niks[1] +
+                  ",Baiq Nur,P,1982-02-03,ISTRI,,TIDAK,TIDAK_SEKOLAH,N,N,,2020-03-15,\n");
+    CtlResult r = Ctl({"import", dir_.Sub("roles.csv")});
+    ASSERT_EQ(r.exit_code, 0) << r;
+  }
+  const std::string mataram = IssueToken({"--role", "regional", "--subject", "dinsos-mataram", "--region", "52.71"});
+  const std::string lombok_barat =
+      IssueToken({"--role", "regional", "--subject", "dinsos-lobar", "--region", "52.01"});
+  const std::string oversight = IssueToken({"--role", "oversight", "--subject", "bpk-ntb"});
+
+  // The public: its own family's status, masked; a wrong NIK is NOT_FOUND,
+  // and anything else is refused with a hint.
+  CtlResult mine = CtlAs("", {"status", X.kk, X.niks[1]});
+  ASSERT_EQ(mine.exit_code, 0) << mine;
+  EXPECT_THAT(mine.out, HasSubstr("527101******0001")) << mine;
+  EXPECT_THAT(mine.out, HasSubstr("L*** A****")) << mine;
+  EXPECT_THAT(mine.out, HasSubstr("B*** N**")) << mine;
+  EXPECT_THAT(mine.out, Not(HasSubstr("Lalu"))) << mine;
+  EXPECT_THAT(mine.out, Not(HasSubstr(X.niks[0]))) << mine;
+  CtlResult wrong = CtlAs("", {"status", X.kk, outsider});
+  EXPECT_EQ(wrong.exit_code, 1) << wrong;
+  EXPECT_THAT(wrong.err, HasSubstr("NOT_FOUND")) << wrong;
+  CtlResult nosy = CtlAs("", {"family", "get", X.kk});
+  EXPECT_EQ(nosy.exit_code, 1) << nosy;
+  EXPECT_THAT(nosy.err, HasSubstr("PERMISSION_DENIED")) << nosy;
+  EXPECT_THAT(nosy.err, HasSubstr("hint: no token was sent")) << nosy;
+
+  // Regional offices: Mataram reads its family; Lombok Barat may not.
+  CtlResult own = CtlAs(mataram, {"family", "get", X.kk});
+  EXPECT_EQ(own.exit_code, 0) << own;
+  CtlResult other = CtlAs(lombok_barat, {"family", "get", X.kk});
+  EXPECT_EQ(other.exit_code, 1) << other;
+  EXPECT_THAT(other.err, HasSubstr("PERMISSION_DENIED: kk_number: the family is outside region 52.01")) << other;
+  CtlResult other_write = CtlAs(lombok_barat, {"assess", "--kk", X.kk, "--round", "2026-Q3", "--decile", "1"});
+  EXPECT_EQ(other_write.exit_code, 1) << other_write;
+
+  // Oversight reads everything and changes nothing.
+  CtlResult read = CtlAs(oversight, {"family", "get", X.kk});
+  EXPECT_EQ(read.exit_code, 0) << read;
+  CtlResult publish = CtlAs(oversight, {"rules", "publish", std::string(JARING_RULES_DIR) + "/2026.1"});
+  EXPECT_EQ(publish.exit_code, 1) << publish;
+  EXPECT_THAT(publish.err, HasSubstr("oversight reads and replays")) << publish;
+
+  // Who looked at X: the public's lookups (right and wrong NIK), Mataram,
+  // oversight; not Lombok Barat (refused, so it read nothing).
+  CtlResult who = CtlAs(oversight, {"--json", "access", "--kk", X.kk});
+  ASSERT_EQ(who.exit_code, 0) << who;
+  const auto records = ParseProtoJson<v1::ListAccessRecordsResponse>(who.out);
+  std::multiset<std::string> readers;
+  for (const auto& r : records.records()) readers.insert(r.read().role() + ":" + r.read().subject());
+  EXPECT_EQ(readers.count("public:"), 2u) << who;
+  EXPECT_GE(readers.count("regional:dinsos-mataram"), 1u) << who;
+  EXPECT_GE(readers.count("oversight:bpk-ntb"), 1u) << who;
+  EXPECT_EQ(readers.count("regional:dinsos-lobar"), 0u) << who;
+  CtlResult by_subject = CtlAs(oversight, {"access", "--subject", "dinsos-mataram"});
+  EXPECT_EQ(by_subject.exit_code, 0) << by_subject;
+  EXPECT_THAT(by_subject.out, HasSubstr("/jaring.v1.PopulationService/GetFamily")) << by_subject;
+  CtlResult not_for_regions = CtlAs(mataram, {"access", "--kk", X.kk});
+  EXPECT_EQ(not_for_regions.exit_code, 1) << not_for_regions;
+
+  // The refusals are logged, without any NIK or KK number.
+  ASSERT_NE(server_, nullptr);
+  std::optional<int> status = server_->Stop();
+  EXPECT_TRUE(status.has_value() && WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << server_->Log();
+  const std::string log = server_->Log();
+  EXPECT_THAT(log, HasSubstr("\"event\":\"permission_denied\"")) << log;
+  EXPECT_THAT(log, HasSubstr("\"subject\":\"dinsos-lobar\"")) << log;
+  EXPECT_THAT(log, Not(HasSubstr(X.kk))) << log;
+  EXPECT_TRUE(FullNiksIn(log, {X.niks[0], X.niks[1], outsider}).empty()) << log;
+  server_.reset();
+}
+
 // jaringctl over mutual TLS (certificates from scripts/dev-certs.sh): with
 // the CA and its client certificate it is served; without TLS, or with TLS
 // but no client certificate, the server is unreachable (exit 3).
@@ -2043,8 +2164,8 @@ class JaringctlTlsE2eTest : public JaringctlE2eTest {
     auto target = server_->WaitListening();
     ASSERT_TRUE(target.has_value()) << "jaring serve did not start:\n" << server_->Log();
     target_ = *target;
+    common_.clear();  // each call below says how it connects
   }
-  std::string certs_;
 };
 
 TEST_F(JaringctlTlsE2eTest, MutualTlsServesOnlyClientsWithACertificate) {
@@ -2056,6 +2177,18 @@ TEST_F(JaringctlTlsE2eTest, MutualTlsServesOnlyClientsWithACertificate) {
   EXPECT_EQ(plain.exit_code, 3) << plain.Both();
   CtlResult no_cert = Ctl({"--timeout", "5", "--tls-ca", certs_ + "/ca.pem", "rules", "list"});
   EXPECT_EQ(no_cert.exit_code, 3) << no_cert.Both();
+  // The certificate's OU is the role: oversight may read, not publish.
+  const std::vector<std::string> as_oversight = {"--tls-ca", certs_ + "/ca.pem", "--tls-cert",
+                                                 certs_ + "/oversight.pem", "--tls-key", certs_ + "/oversight.key"};
+  std::vector<std::string> list = as_oversight, publish = as_oversight;
+  list.push_back("rules");
+  list.push_back("list");
+  publish.insert(publish.end(), {"rules", "publish", std::string(JARING_RULES_DIR) + "/2026.1"});
+  CtlResult oversight_list = Ctl(list);
+  EXPECT_EQ(oversight_list.exit_code, 0) << oversight_list;
+  CtlResult oversight_publish = Ctl(publish);
+  EXPECT_EQ(oversight_publish.exit_code, 1) << oversight_publish;
+  EXPECT_THAT(oversight_publish.err, HasSubstr("PERMISSION_DENIED")) << oversight_publish;
   CtlResult bad = Ctl({"--tls-cert", certs_ + "/client.pem", "rules", "list"});
   EXPECT_EQ(bad.exit_code, 2) << "a client certificate without its key and CA is a bad argument\n" << bad.Both();
 }

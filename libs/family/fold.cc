@@ -162,6 +162,7 @@ absl::Status ApplyToFamily(const v1::Envelope& e, const EventLookup& lookup, v1:
     case v1::Envelope::kAppealEscalated:
     case v1::Envelope::kAppealPolicySet:
     case v1::Envelope::kObjectionWindowOpened:
+    case v1::Envelope::kFamilyDataAccessed:
       return Contradiction(e, "not a population event");
     case v1::Envelope::PAYLOAD_NOT_SET:
       return Contradiction(e, "no payload");

@@ -1,8 +1,6 @@
 #include "services/appeals/service.h"
 
 #include <fcntl.h>
-#include <openssl/hmac.h>
-#include <openssl/rand.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -20,6 +18,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "absl/strings/ascii.h"
+#include "libs/auth/guard.h"
 #include "libs/base/coding.h"
 #include "libs/base/grpc_status.h"
 #include "libs/base/hash.h"
@@ -167,31 +166,6 @@ v1::Appeal ForFamily(v1::Appeal a) {
 
 // ---------------------------------------------------------------------------
 // Keys
-
-absl::StatusOr<std::string> LoadOrCreateKey(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (in) {
-    std::string key((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (key.size() < 16) return absl::FailedPreconditionError(absl::StrCat(path, ": a key needs at least 16 bytes"));
-    return key;
-  }
-  unsigned char bytes[32];
-  if (RAND_bytes(bytes, sizeof bytes) != 1) return absl::InternalError("cannot draw random bytes for a key");
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
-  if (fd < 0) return absl::UnavailableError(absl::StrCat("cannot create ", path, ": ", std::strerror(errno)));
-  const bool ok = ::write(fd, bytes, sizeof bytes) == static_cast<ssize_t>(sizeof bytes) && ::fsync(fd) == 0;
-  ::close(fd);
-  if (!ok) return absl::UnavailableError(absl::StrCat("cannot write ", path));
-  return std::string(reinterpret_cast<const char*>(bytes), sizeof bytes);
-}
-
-std::string FilerHash(std::string_view key, std::string_view nik) {
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(nik.data()),
-       nik.size(), out, &len);
-  return absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(out), len));
-}
 
 // ---------------------------------------------------------------------------
 // Life cycle
@@ -1043,67 +1017,156 @@ grpc::Status ReplyAppeal(absl::StatusOr<v1::Appeal> a, Resp* out) {
 }
 }  // namespace
 
-grpc::Status AppealsServiceImpl::FileAppeal(grpc::ServerContext*, const v1::FileAppealRequest* r,
+absl::StatusOr<v1::LookupFamilyStatusResponse> AppealsServiceImpl::LookupFamilyStatus(
+    const v1::LookupFamilyStatusRequest& r) {
+  JARING_RETURN_IF_ERROR(population::ValidateKkNumber("kk_number", r.kk_number(), TodayIn(clock_->Now())));
+  JARING_RETURN_IF_ERROR(population::ValidateNik("nik", r.nik(), TodayIn(clock_->Now())));
+  rocksdb::DB* db = projection_->db();
+  // One answer for "no such family" and "not a living member": the lookup
+  // tells nobody whether a KK number exists.
+  const absl::Status not_found =
+      absl::NotFoundError("kk_number, nik: no family with this KK number has a living member with this NIK");
+  JARING_ASSIGN_OR_RETURN(std::optional<v1::Family> family, ReadMessage<v1::Family>(db, keys::Family(r.kk_number())));
+  if (!family.has_value()) return not_found;
+  bool member = false;
+  for (const v1::FamilyMember& m : family->members()) member = member || (m.alive() && m.member().nik() == r.nik());
+  if (!member) return not_found;
+
+  v1::LookupFamilyStatusResponse resp;
+  resp.set_masked_kk_number(auth::MaskNumber(family->kk_number()));
+  resp.set_region_code(family->region_code());
+  for (const v1::FamilyMember& m : family->members()) {
+    auto* out = resp.add_members();
+    out->set_masked_name(auth::MaskName(m.member().full_name()));
+    out->set_relationship(m.member().relationship());
+    out->set_alive(m.alive());
+  }
+  JARING_RETURN_IF_ERROR(Scan(db, keys::kProgramPrefix, [&](std::string_view key, std::string_view) -> absl::StatusOr<bool> {
+    const std::string program(key.substr(keys::kProgramPrefix.size()));
+    JARING_ASSIGN_OR_RETURN(std::optional<v1::DecisionRef> d,
+                            ReadMessage<v1::DecisionRef>(db, keys::Decision(r.kk_number(), program)));
+    if (!d.has_value()) return true;
+    auto* p = resp.add_programs();
+    p->set_program(program);
+    p->set_eligible(d->eligible());
+    p->set_yearly_amount(d->yearly_amount());
+    p->set_decision_id(d->decision_id());
+    p->set_decision_version(d->version());
+    return true;
+  }));
+  v1::ListFamilyAppealsRequest family_appeals;
+  family_appeals.set_kk_number(r.kk_number());
+  JARING_ASSIGN_OR_RETURN(v1::ListFamilyAppealsResponse appeals, ListFamilyAppeals(family_appeals));
+  for (const v1::Appeal& a : appeals.appeals()) {
+    auto* out = resp.add_appeals();
+    out->set_appeal_id(a.appeal_id());
+    out->set_program(a.program());
+    out->set_kind(a.kind());
+    out->set_state(a.state());
+    *out->mutable_filed_at() = a.filed_at();
+    out->set_outcome(a.outcome());
+  }
+  return resp;
+}
+
+absl::StatusOr<std::optional<auth::AppealFacts>> AppealsServiceImpl::AppealFacts(std::string_view appeal_id) {
+  JARING_ASSIGN_OR_RETURN(std::optional<v1::Appeal> a, ReadMessage<v1::Appeal>(projection_->db(), keys::Appeal(appeal_id)));
+  if (!a.has_value()) return std::nullopt;
+  return auth::AppealFacts{a->kk_number(), a->region_code(), a->verifier_id()};
+}
+
+absl::StatusOr<bool> AppealsServiceImpl::VerifierHasFamily(std::string_view verifier, std::string_view kk) {
+  bool found = false;
+  rocksdb::DB* db = projection_->db();
+  const std::string prefix = keys::FamilyAppealsPrefix(kk);
+  JARING_RETURN_IF_ERROR(Scan(db, prefix, [&](std::string_view key, std::string_view) -> absl::StatusOr<bool> {
+    JARING_ASSIGN_OR_RETURN(v1::Appeal a, ReadAppeal(key.substr(prefix.size() + 8)));
+    const bool open = a.state() != v1::APPEAL_STATE_CLOSED && a.state() != v1::APPEAL_STATE_WITHDRAWN;
+    found = open && a.verifier_id() == verifier;
+    return !found;
+  }));
+  return found;
+}
+
+grpc::Status AppealsServiceImpl::FileAppeal(grpc::ServerContext* context, const v1::FileAppealRequest* r,
                                             v1::FileAppealResponse* resp) {
+  JARING_AUTHORIZE(context);
   return Reply(FileAppeal(*r), resp);
 }
-grpc::Status AppealsServiceImpl::AssignAppeal(grpc::ServerContext*, const v1::AssignAppealRequest* r,
+grpc::Status AppealsServiceImpl::AssignAppeal(grpc::ServerContext* context, const v1::AssignAppealRequest* r,
                                               v1::AssignAppealResponse* resp) {
+  JARING_AUTHORIZE(context);
   return ReplyAppeal(AssignAppeal(*r), resp);
 }
-grpc::Status AppealsServiceImpl::RecordVerification(grpc::ServerContext*, const v1::RecordVerificationRequest* r,
+grpc::Status AppealsServiceImpl::RecordVerification(grpc::ServerContext* context, const v1::RecordVerificationRequest* r,
                                                     v1::RecordVerificationResponse* resp) {
+  JARING_AUTHORIZE(context);
   return ReplyAppeal(RecordVerification(*r), resp);
 }
-grpc::Status AppealsServiceImpl::DecideAppeal(grpc::ServerContext*, const v1::DecideAppealRequest* r,
+grpc::Status AppealsServiceImpl::DecideAppeal(grpc::ServerContext* context, const v1::DecideAppealRequest* r,
                                               v1::DecideAppealResponse* resp) {
+  JARING_AUTHORIZE(context);
   return ReplyAppeal(DecideAppeal(*r), resp);
 }
-grpc::Status AppealsServiceImpl::CloseAppeal(grpc::ServerContext*, const v1::CloseAppealRequest* r,
+grpc::Status AppealsServiceImpl::CloseAppeal(grpc::ServerContext* context, const v1::CloseAppealRequest* r,
                                              v1::CloseAppealResponse* resp) {
+  JARING_AUTHORIZE(context);
   return ReplyAppeal(CloseAppeal(*r), resp);
 }
-grpc::Status AppealsServiceImpl::WithdrawAppeal(grpc::ServerContext*, const v1::WithdrawAppealRequest* r,
+grpc::Status AppealsServiceImpl::WithdrawAppeal(grpc::ServerContext* context, const v1::WithdrawAppealRequest* r,
                                                 v1::WithdrawAppealResponse* resp) {
+  JARING_AUTHORIZE(context);
   return ReplyAppeal(WithdrawAppeal(*r), resp);
 }
-grpc::Status AppealsServiceImpl::SetAppealPolicy(grpc::ServerContext*, const v1::SetAppealPolicyRequest* r,
+grpc::Status AppealsServiceImpl::SetAppealPolicy(grpc::ServerContext* context, const v1::SetAppealPolicyRequest* r,
                                                  v1::SetAppealPolicyResponse* resp) {
+  JARING_AUTHORIZE(context);
   absl::StatusOr<v1::AppealPolicySet> p = SetAppealPolicy(*r);
   if (!p.ok()) return ToGrpc(p.status());
   *resp->mutable_policy() = *std::move(p);
   return grpc::Status::OK;
 }
-grpc::Status AppealsServiceImpl::OpenObjectionWindow(grpc::ServerContext*, const v1::OpenObjectionWindowRequest* r,
+grpc::Status AppealsServiceImpl::OpenObjectionWindow(grpc::ServerContext* context, const v1::OpenObjectionWindowRequest* r,
                                                      v1::OpenObjectionWindowResponse* resp) {
+  JARING_AUTHORIZE(context);
   absl::StatusOr<v1::ObjectionWindowOpened> w = OpenObjectionWindow(*r);
   if (!w.ok()) return ToGrpc(w.status());
   *resp->mutable_window() = *std::move(w);
   return grpc::Status::OK;
 }
-grpc::Status AppealsServiceImpl::GetAppeal(grpc::ServerContext*, const v1::GetAppealRequest* r,
+grpc::Status AppealsServiceImpl::GetAppeal(grpc::ServerContext* context, const v1::GetAppealRequest* r,
                                            v1::GetAppealResponse* resp) {
+  JARING_AUTHORIZE(context);
   return Reply(GetAppeal(*r), resp);
 }
-grpc::Status AppealsServiceImpl::ListFamilyAppeals(grpc::ServerContext*, const v1::ListFamilyAppealsRequest* r,
+grpc::Status AppealsServiceImpl::ListFamilyAppeals(grpc::ServerContext* context, const v1::ListFamilyAppealsRequest* r,
                                                    v1::ListFamilyAppealsResponse* resp) {
+  JARING_AUTHORIZE(context);
   return Reply(ListFamilyAppeals(*r), resp);
 }
-grpc::Status AppealsServiceImpl::ListWorkQueue(grpc::ServerContext*, const v1::ListWorkQueueRequest* r,
+grpc::Status AppealsServiceImpl::ListWorkQueue(grpc::ServerContext* context, const v1::ListWorkQueueRequest* r,
                                                v1::ListWorkQueueResponse* resp) {
+  JARING_AUTHORIZE(context);
   return Reply(ListWorkQueue(*r), resp);
 }
-grpc::Status AppealsServiceImpl::ListBreaches(grpc::ServerContext*, const v1::ListBreachesRequest* r,
+grpc::Status AppealsServiceImpl::ListBreaches(grpc::ServerContext* context, const v1::ListBreachesRequest* r,
                                               v1::ListBreachesResponse* resp) {
+  JARING_AUTHORIZE(context);
   return Reply(ListBreaches(*r), resp);
 }
-grpc::Status AppealsServiceImpl::GetAppealStats(grpc::ServerContext*, const v1::GetAppealStatsRequest* r,
+grpc::Status AppealsServiceImpl::GetAppealStats(grpc::ServerContext* context, const v1::GetAppealStatsRequest* r,
                                                 v1::GetAppealStatsResponse* resp) {
+  JARING_AUTHORIZE(context);
   return Reply(GetAppealStats(*r), resp);
 }
-grpc::Status AppealsServiceImpl::ListObjectionWindows(grpc::ServerContext*, const v1::ListObjectionWindowsRequest* r,
+grpc::Status AppealsServiceImpl::ListObjectionWindows(grpc::ServerContext* context, const v1::ListObjectionWindowsRequest* r,
                                                       v1::ListObjectionWindowsResponse* resp) {
+  JARING_AUTHORIZE(context);
   return Reply(ListObjectionWindows(*r), resp);
 }
-
+grpc::Status AppealsServiceImpl::LookupFamilyStatus(grpc::ServerContext* context, const v1::LookupFamilyStatusRequest* r,
+                                                    v1::LookupFamilyStatusResponse* out) {
+  JARING_AUTHORIZE(context);
+  return Reply(LookupFamilyStatus(*r), out);
+}
 }  // namespace jaring::appeals

@@ -14,6 +14,8 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "jaring/v1/appeals_service.grpc.pb.h"
+#include "libs/auth/guard.h"
+#include "libs/auth/keys.h"
 #include "libs/base/clock.h"
 #include "libs/eventlog/eventlog.h"
 #include "libs/projection/projection.h"
@@ -38,10 +40,10 @@ struct ServiceOptions {
 
 // Reads the key at `path`, or makes one (32 random bytes, mode 0600) when
 // the file does not exist.
-absl::StatusOr<std::string> LoadOrCreateKey(const std::string& path);
+using auth::LoadOrCreateKey;
 
 // The keyed hash (lower-case hex HMAC-SHA-256) of a filer's NIK.
-std::string FilerHash(std::string_view key, std::string_view nik);
+inline std::string FilerHash(std::string_view key, std::string_view nik) { return auth::KeyedHash(key, nik); }
 
 // Default deadlines when no policy matches.
 inline constexpr int32_t kDefaultVerificationDays = 14;
@@ -71,6 +73,12 @@ class AppealsServiceImpl final : public v1::AppealsService::Service {
   absl::StatusOr<v1::ListBreachesResponse> ListBreaches(const v1::ListBreachesRequest& r);
   absl::StatusOr<v1::GetAppealStatsResponse> GetAppealStats(const v1::GetAppealStatsRequest& r);
   absl::StatusOr<v1::ListObjectionWindowsResponse> ListObjectionWindows(const v1::ListObjectionWindowsRequest& r);
+  absl::StatusOr<v1::LookupFamilyStatusResponse> LookupFamilyStatus(const v1::LookupFamilyStatusRequest& r);
+
+  // For the guard's scope checks (auth::Resolvers): an appeal's family,
+  // region and verifier; whether a verifier has an open appeal of a family.
+  absl::StatusOr<std::optional<auth::AppealFacts>> AppealFacts(std::string_view appeal_id);
+  absl::StatusOr<bool> VerifierHasFamily(std::string_view verifier, std::string_view kk);
 
   // One round of the clock keeper: escalates every deadline passed by now
   // (once each), and appends corrections decided but not yet on the
@@ -103,6 +111,8 @@ class AppealsServiceImpl final : public v1::AppealsService::Service {
                               v1::GetAppealStatsResponse*) override;
   grpc::Status ListObjectionWindows(grpc::ServerContext*, const v1::ListObjectionWindowsRequest*,
                                     v1::ListObjectionWindowsResponse*) override;
+  grpc::Status LookupFamilyStatus(grpc::ServerContext*, const v1::LookupFamilyStatusRequest*,
+                                  v1::LookupFamilyStatusResponse*) override;
 
  private:
   AppealsServiceImpl(eventlog::EventLog* log, ServiceOptions options);

@@ -8,6 +8,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "libs/auth/guard.h"
 #include "libs/base/grpc_status.h"
 #include "libs/base/status.h"
 #include "libs/base/strings.h"
@@ -695,38 +696,46 @@ absl::StatusOr<v1::SimulateResponse> EligibilityServiceImpl::Simulate(const v1::
 // ---------------------------------------------------------------------------
 // gRPC handlers
 
-grpc::Status EligibilityServiceImpl::PublishRuleSet(grpc::ServerContext*, const v1::PublishRuleSetRequest* r,
+grpc::Status EligibilityServiceImpl::PublishRuleSet(grpc::ServerContext* context, const v1::PublishRuleSetRequest* r,
                                                     v1::PublishRuleSetResponse* out) {
+  JARING_AUTHORIZE(context);
   return Reply(PublishRuleSet(*r), out);
 }
-grpc::Status EligibilityServiceImpl::ListRuleSets(grpc::ServerContext*, const v1::ListRuleSetsRequest* r,
+grpc::Status EligibilityServiceImpl::ListRuleSets(grpc::ServerContext* context, const v1::ListRuleSetsRequest* r,
                                                   v1::ListRuleSetsResponse* out) {
+  JARING_AUTHORIZE(context);
   return Reply(ListRuleSets(*r), out);
 }
-grpc::Status EligibilityServiceImpl::GetDecision(grpc::ServerContext*, const v1::GetDecisionRequest* r,
+grpc::Status EligibilityServiceImpl::GetDecision(grpc::ServerContext* context, const v1::GetDecisionRequest* r,
                                                  v1::GetDecisionResponse* out) {
+  JARING_AUTHORIZE(context);
   return Reply(GetDecision(*r), out);
 }
-grpc::Status EligibilityServiceImpl::GetDecisionHistory(grpc::ServerContext*, const v1::GetDecisionHistoryRequest* r,
+grpc::Status EligibilityServiceImpl::GetDecisionHistory(grpc::ServerContext* context, const v1::GetDecisionHistoryRequest* r,
                                                         v1::GetDecisionHistoryResponse* out) {
+  JARING_AUTHORIZE(context);
   return Reply(GetDecisionHistory(*r), out);
 }
-grpc::Status EligibilityServiceImpl::ListBeneficiaries(grpc::ServerContext*, const v1::ListBeneficiariesRequest* r,
+grpc::Status EligibilityServiceImpl::ListBeneficiaries(grpc::ServerContext* context, const v1::ListBeneficiariesRequest* r,
                                                        v1::ListBeneficiariesResponse* out) {
+  JARING_AUTHORIZE(context);
   return Reply(ListBeneficiaries(*r), out);
 }
-grpc::Status EligibilityServiceImpl::ListDecileMovements(grpc::ServerContext*,
+grpc::Status EligibilityServiceImpl::ListDecileMovements(grpc::ServerContext* context,
                                                          const v1::ListDecileMovementsRequest* r,
                                                          v1::ListDecileMovementsResponse* out) {
+  JARING_AUTHORIZE(context);
   return Reply(ListDecileMovements(*r), out);
 }
-grpc::Status EligibilityServiceImpl::ListEligibilityRisks(grpc::ServerContext*,
+grpc::Status EligibilityServiceImpl::ListEligibilityRisks(grpc::ServerContext* context,
                                                           const v1::ListEligibilityRisksRequest* r,
                                                           v1::ListEligibilityRisksResponse* out) {
+  JARING_AUTHORIZE(context);
   return Reply(ListEligibilityRisks(*r), out);
 }
-grpc::Status EligibilityServiceImpl::Simulate(grpc::ServerContext*, const v1::SimulateRequest* r,
+grpc::Status EligibilityServiceImpl::Simulate(grpc::ServerContext* context, const v1::SimulateRequest* r,
                                               v1::SimulateResponse* out) {
+  JARING_AUTHORIZE(context);
   return Reply(Simulate(*r), out);
 }
 

@@ -27,7 +27,7 @@ class EligibilityFixture : public population::PopulationFixture {
   void SetUp() override {
     PopulationFixture::SetUp();
     for (const auto& t : events::kDefaultTopics) {
-      if (t.name == events::kPopulationTopic) continue;
+      if (t.name == events::kPopulationTopic || t.name == events::kAccessTopic) continue;
       ASSERT_OK(log_->CreateTopic(std::string(t.name), t.partitions));
     }
     StartEligibility();

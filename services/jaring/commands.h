@@ -28,6 +28,14 @@ struct ServeFlags {
   // Serve without TLS. Allowed only on a loopback address; it is also what
   // happens on loopback when no certificate is given.
   bool plaintext = false;
+  // The key that signs tokens (jaring token); empty: DATA/keys/auth.key,
+  // made on first start. Tokens must carry `audience`.
+  std::string auth_key;
+  std::string audience = "jaring";
+  // The public's status lookups: a burst per peer address, then one every
+  // `public_refill_seconds`.
+  int public_burst = 5;
+  double public_refill_seconds = 12;
   // HOST:PORT of the HTTP endpoint for Prometheus (/metrics, /healthz,
   // /readyz); empty: none.
   std::string metrics;
@@ -40,6 +48,21 @@ bool IsLoopbackHost(const std::string& host);
 // lives and what it holds, serves gRPC (health checking and reflection)
 // until SIGINT or SIGTERM, then shuts down gracefully.
 absl::Status Serve(const ServeFlags& flags);
+
+struct TokenFlags {
+  std::string data_dir = "data";
+  // Empty: DATA/keys/auth.key (made if missing).
+  std::string key;
+  std::string role;
+  std::string subject;
+  std::string region;
+  std::string audience = "jaring";
+  // Lifetime, e.g. "8h", "30m", "720h".
+  std::string ttl = "8h";
+};
+
+// Prints a signed token for a principal (libs/auth/token.h).
+absl::Status IssueToken(const TokenFlags& flags);
 
 struct DevbrokerFlags {
   int brokers = 3;

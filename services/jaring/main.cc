@@ -1,6 +1,7 @@
 // jaring: the Jaring server.
 //
 //   jaring serve [SERVICE...] [--data DIR] [--listen HOST:PORT] [--kafka BOOTSTRAP]
+//   jaring token --role ROLE --subject ID [--region PREFIX] [--ttl 8h]
 //   jaring devbroker [--brokers N]
 #include <cstdio>
 
@@ -28,12 +29,37 @@ int main(int argc, char** argv) {
                         "CA (PEM) that signs client certificates: clients must present one (mutual TLS)");
   serve_cmd->add_option("--metrics", serve.metrics,
                         "HTTP address for Prometheus metrics (/metrics), /healthz and /readyz; port 0 picks one");
+  serve_cmd->add_option("--auth-key", serve.auth_key,
+                        "Key that signs and checks tokens (default DATA/keys/auth.key, made on first start; "
+                        "`jaring token` issues tokens with it)");
+  serve_cmd->add_option("--audience", serve.audience, "Audience tokens must carry")->capture_default_str();
+  serve_cmd->add_option("--public-burst", serve.public_burst, "Public status lookups in a row per peer address")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000));
+  serve_cmd->add_option("--public-refill", serve.public_refill_seconds,
+                        "Seconds until a peer may make one more public lookup")
+      ->capture_default_str()
+      ->check(CLI::Range(0.001, 86400.0));
   serve_cmd->add_flag("--plaintext", serve.plaintext,
                       "Serve without TLS (only on a loopback address; scripts/dev-certs.sh makes certificates)");
   serve_cmd
       ->add_option("services", serve.services,
                    "Services to serve: population, eligibility, appeals, ledger, or all (default)")
       ->check(CLI::IsMember({"population", "eligibility", "appeals", "ledger", "all"}));
+
+  jaring::server::TokenFlags token;
+  CLI::App* token_cmd = app.add_subcommand(
+      "token", "Issue a signed token for a principal (role national, regional, verifier or oversight)");
+  token_cmd->add_option("--data", token.data_dir, "Data directory whose keys/auth.key signs")->capture_default_str();
+  token_cmd->add_option("--key", token.key, "Key file (overrides DATA/keys/auth.key)");
+  token_cmd->add_option("--role", token.role, "national, regional, verifier or oversight")
+      ->required()
+      ->check(CLI::IsMember({"national", "regional", "verifier", "oversight"}));
+  token_cmd->add_option("--subject", token.subject, "The principal's id (an operator or system id, never a NIK)")
+      ->required();
+  token_cmd->add_option("--region", token.region, "A regional office's region prefix, e.g. 52.71");
+  token_cmd->add_option("--audience", token.audience, "The deployment's audience")->capture_default_str();
+  token_cmd->add_option("--ttl", token.ttl, "Lifetime, e.g. 8h, 30m")->capture_default_str();
 
   jaring::server::DevbrokerFlags dev;
   CLI::App* dev_cmd = app.add_subcommand(
@@ -49,6 +75,7 @@ int main(int argc, char** argv) {
   absl::Status st;
   if (*serve_cmd) st = jaring::server::Serve(serve);
   if (*dev_cmd) st = jaring::server::Devbroker(dev);
+  if (*token_cmd) st = jaring::server::IssueToken(token);
   if (!st.ok()) {
     std::fprintf(stderr, "jaring: %s\n", st.ToString().c_str());
     return 1;

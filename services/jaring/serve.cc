@@ -10,6 +10,8 @@
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
+#include "libs/auth/guard.h"
+#include "libs/auth/keys.h"
 #include "libs/base/status.h"
 #include "libs/eventlog/embedded_log.h"
 #include "libs/eventlog/kafka_log.h"
@@ -226,11 +228,41 @@ absl::Status Serve(const ServeFlags& flags) {
     }
   });
 
+  // The guard: every RPC authenticated and authorized (libs/auth), reads of
+  // families' data recorded on jaring.access.v1.
+  std::string auth_key_path = flags.auth_key;
+  if (auth_key_path.empty()) {
+    std::filesystem::create_directories(data / "keys", ec);
+    auth_key_path = (data / "keys" / "auth.key").string();
+  }
+  auth::GuardOptions guard_options;
+  JARING_ASSIGN_OR_RETURN(guard_options.token_key, auth::LoadOrCreateKey(auth_key_path));
+  guard_options.audience = flags.audience;
+  guard_options.access_log = log.get();
+  guard_options.public_burst = flags.public_burst;
+  guard_options.public_refill = absl::Seconds(flags.public_refill_seconds);
+  if (population) {
+    population::PopulationServiceImpl* p = population.get();
+    guard_options.resolvers.member_family = [p](std::string_view nik) { return p->MemberFamily(nik); };
+  }
+  if (appeals) {
+    guard_options.resolvers.appeal = [appeals_ptr](std::string_view id) { return appeals_ptr->AppealFacts(id); };
+    guard_options.resolvers.verifier_family = [appeals_ptr](std::string_view verifier, std::string_view kk) {
+      return appeals_ptr->VerifierHasFamily(verifier, kk);
+    };
+  }
+  if (ledger) {
+    ledger_service::LedgerServiceImpl* l = ledger.get();
+    guard_options.resolvers.cycle_region = [l](std::string_view id) { return l->CycleRegion(id); };
+  }
+  auth::Guard guard(std::move(guard_options));
+
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   {
     std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+    interceptors.push_back(guard.InterceptorFactory());
     interceptors.push_back(GrpcMetricsInterceptor(registry));
     builder.experimental().SetInterceptorCreators(std::move(interceptors));
   }
@@ -247,6 +279,9 @@ absl::Status Serve(const ServeFlags& flags) {
   const std::string host = flags.listen.substr(0, flags.listen.rfind(':'));
   std::printf("listening on %s:%d (%s; gRPC health and reflection; Ctrl-C stops)\n", host.c_str(), port,
               security.c_str());
+  std::printf("access:         tokens signed with %s (audience %s), client certificates by OU; "
+              "`jaring token --role national --subject ID` issues one\n",
+              auth_key_path.c_str(), flags.audience.c_str());
   std::unique_ptr<MetricsEndpoint> metrics_http;
   if (!flags.metrics.empty()) {
     // Ready once every projection has caught up with the log since start;

@@ -10,6 +10,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "libs/auth/guard.h"
 #include "libs/base/coding.h"
 #include "libs/base/grpc_status.h"
 #include "libs/base/hash.h"
@@ -196,6 +197,13 @@ absl::Status LedgerServiceImpl::AppendEntries(std::vector<NewEntry>& entries) {
     JARING_RETURN_IF_ERROR(projection_->WaitFor(events::kLedgerTopic, p, off + 1, options_.apply_timeout));
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<std::string>> LedgerServiceImpl::CycleRegion(std::string_view cycle_id) {
+  absl::StatusOr<v1::GetCycleResponse> c = LoadCycle(cycle_id);
+  if (absl::IsNotFound(c.status())) return std::nullopt;
+  if (!c.ok()) return c.status();
+  return c->cycle().region_prefix();
 }
 
 absl::StatusOr<v1::GetCycleResponse> LedgerServiceImpl::LoadCycle(std::string_view cycle_id) {
@@ -918,16 +926,19 @@ absl::StatusOr<v1::VerifyLedgerResponse> LedgerServiceImpl::VerifyLedger(const v
 
 // ---------------------------------------------------------------- gRPC
 
-grpc::Status LedgerServiceImpl::AllocateBudget(grpc::ServerContext*, const v1::AllocateBudgetRequest* r,
+grpc::Status LedgerServiceImpl::AllocateBudget(grpc::ServerContext* context, const v1::AllocateBudgetRequest* r,
                                                v1::AllocateBudgetResponse* out) {
+  JARING_AUTHORIZE(context);
   return Reply(AllocateBudget(*r), out);
 }
-grpc::Status LedgerServiceImpl::OpenCycle(grpc::ServerContext*, const v1::OpenCycleRequest* r,
+grpc::Status LedgerServiceImpl::OpenCycle(grpc::ServerContext* context, const v1::OpenCycleRequest* r,
                                           v1::OpenCycleResponse* out) {
+  JARING_AUTHORIZE(context);
   return Reply(OpenCycle(*r), out);
 }
-grpc::Status LedgerServiceImpl::ExportInstructions(grpc::ServerContext*, const v1::ExportInstructionsRequest* r,
+grpc::Status LedgerServiceImpl::ExportInstructions(grpc::ServerContext* context, const v1::ExportInstructionsRequest* r,
                                                    grpc::ServerWriter<v1::ExportInstructionsResponse>* writer) {
+  JARING_AUTHORIZE(context);
   absl::StatusOr<Export> e = ExportInstructions(*r);
   if (!e.ok()) return ToGrpc(e.status());
   constexpr size_t kChunk = 1 << 20;
@@ -942,44 +953,53 @@ grpc::Status LedgerServiceImpl::ExportInstructions(grpc::ServerContext*, const v
   }
   return grpc::Status::OK;
 }
-grpc::Status LedgerServiceImpl::ImportStatement(grpc::ServerContext*,
+grpc::Status LedgerServiceImpl::ImportStatement(grpc::ServerContext* context,
                                                 grpc::ServerReader<v1::ImportStatementRequest>* reader,
                                                 v1::ImportStatementResponse* out) {
+  JARING_AUTHORIZE(context);
   v1::ImportStatementRequest piece;
   std::string cycle_id, actor, csv;
   while (reader->Read(&piece)) {
+    JARING_AUTHORIZE(context);  // every chunk naming a cycle is checked
     if (cycle_id.empty()) cycle_id = piece.cycle_id();
     if (actor.empty()) actor = piece.actor();
     csv += piece.data();
   }
   return Reply(ImportStatement(cycle_id, csv, actor), out);
 }
-grpc::Status LedgerServiceImpl::CloseCycle(grpc::ServerContext*, const v1::CloseCycleRequest* r,
+grpc::Status LedgerServiceImpl::CloseCycle(grpc::ServerContext* context, const v1::CloseCycleRequest* r,
                                            v1::CloseCycleResponse* out) {
+  JARING_AUTHORIZE(context);
   return Reply(CloseCycle(*r), out);
 }
-grpc::Status LedgerServiceImpl::GetCycle(grpc::ServerContext*, const v1::GetCycleRequest* r,
+grpc::Status LedgerServiceImpl::GetCycle(grpc::ServerContext* context, const v1::GetCycleRequest* r,
                                          v1::GetCycleResponse* out) {
+  JARING_AUTHORIZE(context);
   return Reply(GetCycle(*r), out);
 }
-grpc::Status LedgerServiceImpl::ListAccounts(grpc::ServerContext*, const v1::ListAccountsRequest* r,
+grpc::Status LedgerServiceImpl::ListAccounts(grpc::ServerContext* context, const v1::ListAccountsRequest* r,
                                              v1::ListAccountsResponse* out) {
+  JARING_AUTHORIZE(context);
   return Reply(ListAccounts(*r), out);
 }
-grpc::Status LedgerServiceImpl::GetFamilyLedger(grpc::ServerContext*, const v1::GetFamilyLedgerRequest* r,
+grpc::Status LedgerServiceImpl::GetFamilyLedger(grpc::ServerContext* context, const v1::GetFamilyLedgerRequest* r,
                                                 v1::GetFamilyLedgerResponse* out) {
+  JARING_AUTHORIZE(context);
   return Reply(GetFamilyLedger(*r), out);
 }
-grpc::Status LedgerServiceImpl::ListRecoveryClaims(grpc::ServerContext*, const v1::ListRecoveryClaimsRequest* r,
+grpc::Status LedgerServiceImpl::ListRecoveryClaims(grpc::ServerContext* context, const v1::ListRecoveryClaimsRequest* r,
                                                    v1::ListRecoveryClaimsResponse* out) {
+  JARING_AUTHORIZE(context);
   return Reply(ListRecoveryClaims(*r), out);
 }
-grpc::Status LedgerServiceImpl::GetInclusionProof(grpc::ServerContext*, const v1::GetInclusionProofRequest* r,
+grpc::Status LedgerServiceImpl::GetInclusionProof(grpc::ServerContext* context, const v1::GetInclusionProofRequest* r,
                                                   v1::GetInclusionProofResponse* out) {
+  JARING_AUTHORIZE(context);
   return Reply(GetInclusionProof(*r), out);
 }
-grpc::Status LedgerServiceImpl::VerifyLedger(grpc::ServerContext*, const v1::VerifyLedgerRequest* r,
+grpc::Status LedgerServiceImpl::VerifyLedger(grpc::ServerContext* context, const v1::VerifyLedgerRequest* r,
                                              v1::VerifyLedgerResponse* out) {
+  JARING_AUTHORIZE(context);
   return Reply(VerifyLedger(*r), out);
 }
 

@@ -61,6 +61,9 @@ class LedgerServiceImpl final : public v1::LedgerService::Service {
                                                               std::string_view actor);
   absl::StatusOr<v1::CloseCycleResponse> CloseCycle(const v1::CloseCycleRequest& r);
   absl::StatusOr<v1::GetCycleResponse> GetCycle(const v1::GetCycleRequest& r);
+  // For the guard's scope checks: a cycle's region prefix ("" for a
+  // national cycle); nullopt when there is no such cycle.
+  absl::StatusOr<std::optional<std::string>> CycleRegion(std::string_view cycle_id);
   absl::StatusOr<v1::ListAccountsResponse> ListAccounts(const v1::ListAccountsRequest& r);
   absl::StatusOr<v1::GetFamilyLedgerResponse> GetFamilyLedger(const v1::GetFamilyLedgerRequest& r);
   absl::StatusOr<v1::ListRecoveryClaimsResponse> ListRecoveryClaims(const v1::ListRecoveryClaimsRequest& r);

@@ -86,6 +86,7 @@ class AnomaliesTest : public PopulationFixture {
     ASSERT_OK(log.status());
     log_ = std::move(log).value();
     ASSERT_OK(log_->CreateTopic(std::string(events::kPopulationTopic), 8));
+    ASSERT_OK(log_->CreateTopic(std::string(events::kAccessTopic), 4));
     StartService();
   }
 

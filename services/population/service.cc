@@ -1,9 +1,11 @@
 #include "services/population/service.h"
 
 #include <algorithm>
+#include <limits>
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "libs/auth/guard.h"
 #include "libs/base/hash.h"
 #include "libs/base/status.h"
 #include "libs/base/strings.h"
@@ -96,7 +98,8 @@ absl::StatusOr<std::unique_ptr<PopulationServiceImpl>> PopulationServiceImpl::Cr
   std::unique_ptr<PopulationServiceImpl> s(new PopulationServiceImpl(log, std::move(options)));
   projection::Options po;
   po.dir = s->options_.store_dir;
-  po.topics = {std::string(events::kPopulationTopic)};
+  // The access topic only feeds ListAccessRecords (who looked at what).
+  po.topics = {std::string(events::kPopulationTopic), std::string(events::kAccessTopic)};
   po.poll_timeout = absl::Milliseconds(20);
   JARING_ASSIGN_OR_RETURN(s->projection_, projection::Projection::Open(log, &s->applier_, po));
   JARING_RETURN_IF_ERROR(s->projection_->CatchUp());
@@ -481,8 +484,9 @@ absl::StatusOr<v1::CommandResult> PopulationServiceImpl::CorrectRecord(const v1:
 
 // ------------------------------------------------------------ import
 
-grpc::Status PopulationServiceImpl::Import(grpc::ServerContext*,
+grpc::Status PopulationServiceImpl::Import(grpc::ServerContext* context,
                                            grpc::ServerReaderWriter<v1::ImportResponse, v1::ImportRequest>* stream) {
+  JARING_AUTHORIZE(context);
   v1::ImportProgress progress;
   auto send_error = [&](int64_t line, const absl::Status& st) {
     v1::ImportResponse resp;
@@ -498,6 +502,7 @@ grpc::Status PopulationServiceImpl::Import(grpc::ServerContext*,
     std::vector<v1::ImportRequest> chunk;
     v1::ImportRequest req;
     while (static_cast<int>(chunk.size()) < options_.import_chunk && stream->Read(&req)) {
+      JARING_AUTHORIZE(context);  // every row's family is checked
       if (req.end()) {
         end = true;
         break;
@@ -562,42 +567,51 @@ grpc::Status PopulationServiceImpl::Import(grpc::ServerContext*,
 
 // ------------------------------------------------------------ gRPC glue
 
-grpc::Status PopulationServiceImpl::RegisterFamily(grpc::ServerContext*, const v1::RegisterFamilyRequest* r,
+grpc::Status PopulationServiceImpl::RegisterFamily(grpc::ServerContext* context, const v1::RegisterFamilyRequest* r,
                                                    v1::RegisterFamilyResponse* resp) {
+  JARING_AUTHORIZE(context);
   return Reply(RegisterFamily(*r), resp);
 }
-grpc::Status PopulationServiceImpl::RecordBirth(grpc::ServerContext*, const v1::RecordBirthRequest* r,
+grpc::Status PopulationServiceImpl::RecordBirth(grpc::ServerContext* context, const v1::RecordBirthRequest* r,
                                                 v1::RecordBirthResponse* resp) {
+  JARING_AUTHORIZE(context);
   return Reply(RecordBirth(*r), resp);
 }
-grpc::Status PopulationServiceImpl::RecordDeath(grpc::ServerContext*, const v1::RecordDeathRequest* r,
+grpc::Status PopulationServiceImpl::RecordDeath(grpc::ServerContext* context, const v1::RecordDeathRequest* r,
                                                 v1::RecordDeathResponse* resp) {
+  JARING_AUTHORIZE(context);
   return Reply(RecordDeath(*r), resp);
 }
-grpc::Status PopulationServiceImpl::MoveMember(grpc::ServerContext*, const v1::MoveMemberRequest* r,
+grpc::Status PopulationServiceImpl::MoveMember(grpc::ServerContext* context, const v1::MoveMemberRequest* r,
                                                v1::MoveMemberResponse* resp) {
+  JARING_AUTHORIZE(context);
   return Reply(MoveMember(*r), resp);
 }
-grpc::Status PopulationServiceImpl::SplitFamily(grpc::ServerContext*, const v1::SplitFamilyRequest* r,
+grpc::Status PopulationServiceImpl::SplitFamily(grpc::ServerContext* context, const v1::SplitFamilyRequest* r,
                                                 v1::SplitFamilyResponse* resp) {
+  JARING_AUTHORIZE(context);
   return Reply(SplitFamily(*r), resp);
 }
-grpc::Status PopulationServiceImpl::ChangeHead(grpc::ServerContext*, const v1::ChangeHeadRequest* r,
+grpc::Status PopulationServiceImpl::ChangeHead(grpc::ServerContext* context, const v1::ChangeHeadRequest* r,
                                                v1::ChangeHeadResponse* resp) {
+  JARING_AUTHORIZE(context);
   return Reply(ChangeHead(*r), resp);
 }
-grpc::Status PopulationServiceImpl::RecordWelfareAssessment(grpc::ServerContext*,
+grpc::Status PopulationServiceImpl::RecordWelfareAssessment(grpc::ServerContext* context,
                                                             const v1::RecordWelfareAssessmentRequest* r,
                                                             v1::RecordWelfareAssessmentResponse* resp) {
+  JARING_AUTHORIZE(context);
   return Reply(RecordWelfareAssessment(*r), resp);
 }
-grpc::Status PopulationServiceImpl::ChangeMemberAttributes(grpc::ServerContext*,
+grpc::Status PopulationServiceImpl::ChangeMemberAttributes(grpc::ServerContext* context,
                                                            const v1::ChangeMemberAttributesRequest* r,
                                                            v1::ChangeMemberAttributesResponse* resp) {
+  JARING_AUTHORIZE(context);
   return Reply(ChangeMemberAttributes(*r), resp);
 }
-grpc::Status PopulationServiceImpl::CorrectRecord(grpc::ServerContext*, const v1::CorrectRecordRequest* r,
+grpc::Status PopulationServiceImpl::CorrectRecord(grpc::ServerContext* context, const v1::CorrectRecordRequest* r,
                                                   v1::CorrectRecordResponse* resp) {
+  JARING_AUTHORIZE(context);
   return Reply(CorrectRecord(*r), resp);
 }
 
@@ -608,8 +622,9 @@ std::optional<int64_t> OptionalMillis(bool has, const google::protobuf::Timestam
 int PageSize(int32_t requested) { return requested <= 0 ? 100 : std::min(requested, 1000); }
 }  // namespace
 
-grpc::Status PopulationServiceImpl::GetFamily(grpc::ServerContext*, const v1::GetFamilyRequest* r,
+grpc::Status PopulationServiceImpl::GetFamily(grpc::ServerContext* context, const v1::GetFamilyRequest* r,
                                               v1::GetFamilyResponse* resp) {
+  JARING_AUTHORIZE(context);
   absl::Status st = ValidateKkNumber("kk_number", r->kk_number(), TodayIn(clock_->Now()));
   if (!st.ok()) return ToGrpc(st);
   absl::StatusOr<v1::Family> f =
@@ -622,8 +637,9 @@ grpc::Status PopulationServiceImpl::GetFamily(grpc::ServerContext*, const v1::Ge
   return grpc::Status::OK;
 }
 
-grpc::Status PopulationServiceImpl::GetMember(grpc::ServerContext*, const v1::GetMemberRequest* r,
+grpc::Status PopulationServiceImpl::GetMember(grpc::ServerContext* context, const v1::GetMemberRequest* r,
                                               v1::GetMemberResponse* resp) {
+  JARING_AUTHORIZE(context);
   absl::Status st = ValidateNik("nik", r->nik(), TodayIn(clock_->Now()));
   if (!st.ok()) return ToGrpc(st);
   auto list = reader_.Memberships(r->nik());
@@ -645,8 +661,9 @@ grpc::Status PopulationServiceImpl::GetMember(grpc::ServerContext*, const v1::Ge
   return grpc::Status::OK;
 }
 
-grpc::Status PopulationServiceImpl::ListFamilies(grpc::ServerContext*, const v1::ListFamiliesRequest* r,
+grpc::Status PopulationServiceImpl::ListFamilies(grpc::ServerContext* context, const v1::ListFamiliesRequest* r,
                                                  v1::ListFamiliesResponse* resp) {
+  JARING_AUTHORIZE(context);
   if (!r->region_prefix().empty()) {
     absl::Status st = ValidateRegionPrefix("region_prefix", r->region_prefix());
     if (!st.ok()) return ToGrpc(st);
@@ -659,8 +676,9 @@ grpc::Status PopulationServiceImpl::ListFamilies(grpc::ServerContext*, const v1:
   return grpc::Status::OK;
 }
 
-grpc::Status PopulationServiceImpl::GetFamilyHistory(grpc::ServerContext*, const v1::GetFamilyHistoryRequest* r,
+grpc::Status PopulationServiceImpl::GetFamilyHistory(grpc::ServerContext* context, const v1::GetFamilyHistoryRequest* r,
                                                      v1::GetFamilyHistoryResponse* resp) {
+  JARING_AUTHORIZE(context);
   absl::Status st = ValidateKkNumber("kk_number", r->kk_number(), TodayIn(clock_->Now()));
   if (!st.ok()) return ToGrpc(st);
   auto history = reader_.History(r->kk_number(), OptionalMillis(r->has_as_known_at(), r->as_known_at()));
@@ -672,9 +690,10 @@ grpc::Status PopulationServiceImpl::GetFamilyHistory(grpc::ServerContext*, const
   return grpc::Status::OK;
 }
 
-grpc::Status PopulationServiceImpl::ListOverlapFindings(grpc::ServerContext*,
+grpc::Status PopulationServiceImpl::ListOverlapFindings(grpc::ServerContext* context,
                                                         const v1::ListOverlapFindingsRequest* r,
                                                         v1::ListOverlapFindingsResponse* resp) {
+  JARING_AUTHORIZE(context);
   if (!r->region_prefix().empty()) {
     absl::Status st = ValidateRegionPrefix("region_prefix", r->region_prefix());
     if (!st.ok()) return ToGrpc(st);
@@ -684,6 +703,39 @@ grpc::Status PopulationServiceImpl::ListOverlapFindings(grpc::ServerContext*,
                                        PageSize(r->page_size()), &next);
   if (!findings.ok()) return ToGrpc(findings.status());
   for (auto& f : *findings) *resp->add_findings() = std::move(f);
+  resp->set_next_page_token(next);
+  return grpc::Status::OK;
+}
+
+}  // namespace jaring::population
+
+namespace jaring::population {
+
+grpc::Status PopulationServiceImpl::ListAccessRecords(grpc::ServerContext* context,
+                                                      const v1::ListAccessRecordsRequest* r,
+                                                      v1::ListAccessRecordsResponse* resp) {
+  JARING_AUTHORIZE(context);
+  const int given = !r->kk_number().empty() + !r->region_prefix().empty() + !r->subject().empty();
+  if (given != 1) {
+    return ToGrpc(absl::InvalidArgumentError(
+        "kk_number, region_prefix, subject: give exactly one (region_prefix \"*\" lists reads of every region)"));
+  }
+  if (!r->kk_number().empty()) {
+    absl::Status st = ValidateKkNumber("kk_number", r->kk_number(), TodayIn(clock_->Now()));
+    if (!st.ok()) return ToGrpc(st);
+  }
+  if (!r->region_prefix().empty() && r->region_prefix() != "*") {
+    absl::Status st = ValidateRegionPrefix("region_prefix", r->region_prefix());
+    if (!st.ok()) return ToGrpc(st);
+  }
+  const int64_t from = r->has_from() ? events::ToMillis(r->from()) : std::numeric_limits<int64_t>::min();
+  const int64_t to = r->has_to() ? events::ToMillis(r->to()) : std::numeric_limits<int64_t>::max();
+  if (from > to) return ToGrpc(absl::InvalidArgumentError("to: is before from"));
+  std::string next;
+  const std::string& scope = r->kk_number().empty() ? r->region_prefix() : r->kk_number();
+  auto records = reader_.ListAccess(scope, r->subject(), from, to, r->page_token(), PageSize(r->page_size()), &next);
+  if (!records.ok()) return ToGrpc(records.status());
+  for (auto& a : *records) *resp->add_records() = std::move(a);
   resp->set_next_page_token(next);
   return grpc::Status::OK;
 }

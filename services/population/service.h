@@ -83,6 +83,13 @@ class PopulationServiceImpl final : public v1::PopulationService::Service {
                                 v1::GetFamilyHistoryResponse*) override;
   grpc::Status ListOverlapFindings(grpc::ServerContext*, const v1::ListOverlapFindingsRequest*,
                                    v1::ListOverlapFindingsResponse*) override;
+  grpc::Status ListAccessRecords(grpc::ServerContext*, const v1::ListAccessRecordsRequest*,
+                                 v1::ListAccessRecordsResponse*) override;
+
+  // For the guard's scope checks: the family a NIK is a living member of.
+  absl::StatusOr<std::optional<std::string>> MemberFamily(std::string_view nik) const {
+    return reader_.CurrentFamily(nik);
+  }
 
  private:
   struct Times {

@@ -266,8 +266,35 @@ absl::Status PopulationApplier::RecomputeNik(const std::string& nik, projection:
   return absl::OkStatus();
 }
 
+namespace {
+// Access records: "a/" scope "/" BE64 ms event-id -> AccessRecord, and
+// "s/" subject "\0" BE64 ms event-id -> the "a/" key.
+std::string AccessPrefix(std::string_view scope) { return absl::StrCat("a/", Av(scope), "/"); }
+std::string SubjectPrefix(std::string_view subject) { return absl::StrCat("s/", Av(subject), std::string(1, '\0')); }
+}  // namespace
+
+absl::Status PopulationApplier::ApplyAccess(const projection::Event& event, projection::Batch& batch) {
+  // Keys carry the event id, so a second copy of an event writes the same
+  // bytes again.
+  const v1::Envelope& e = event.envelope;
+  v1::AccessRecord r;
+  r.set_event_id(e.event_id());
+  *r.mutable_at() = e.recorded_at();
+  *r.mutable_read() = e.family_data_accessed();
+  r.set_partition(event.record.partition);
+  r.set_offset(event.record.offset);
+  std::string when;
+  PutOrderedInt64(&when, events::ToMillis(e.recorded_at()));
+  absl::StrAppend(&when, e.event_id());
+  const std::string key = absl::StrCat(AccessPrefix(e.key()), when);
+  batch.Put(key, r.SerializeAsString());
+  batch.Put(absl::StrCat(SubjectPrefix(r.read().subject()), when), key);
+  return absl::OkStatus();
+}
+
 absl::Status PopulationApplier::Apply(const projection::Event& event, projection::Batch& batch) {
   const v1::Envelope& e = event.envelope;
+  if (e.has_family_data_accessed()) return ApplyAccess(event, batch);
   const std::string& kk = e.key();
   // A retried append (after a failed acknowledgement) may store an event
   // twice; its id makes the second copy a no-op.
@@ -525,6 +552,48 @@ absl::StatusOr<std::vector<v1::OverlapFinding>> PopulationReader::ListFindings(s
                                 return true;
                               }));
   return out;
+}
+
+absl::StatusOr<std::vector<v1::AccessRecord>> PopulationReader::ListAccess(std::string_view scope,
+                                                                           std::string_view subject, int64_t from_ms,
+                                                                           int64_t to_ms, std::string_view after,
+                                                                           int limit, std::string* next) const {
+  std::vector<v1::AccessRecord> out;
+  const bool by_subject = !subject.empty();
+  const std::string prefix = by_subject ? SubjectPrefix(subject) : AccessPrefix(scope);
+  std::string start = prefix;
+  PutOrderedInt64(&start, from_ms);
+  std::string resume(after);
+  if (resume.empty() || resume < start) resume = start;
+  JARING_RETURN_IF_ERROR(Page(db_, prefix, resume, limit, next,
+                              [&](const rocksdb::Slice& key, const rocksdb::Slice& value) -> absl::StatusOr<bool> {
+                                const std::string_view k = key.ToStringView();
+                                if (k.size() < prefix.size() + 8) return false;
+                                const int64_t ms = static_cast<int64_t>(
+                                    DecodeFixed64BE(k.data() + prefix.size()) ^ (uint64_t{1} << 63));
+                                if (ms < from_ms) return false;
+                                if (ms > to_ms) return false;
+                                std::string raw = value.ToString();
+                                if (by_subject) {
+                                  std::string record;
+                                  const rocksdb::Status st = db_->Get(rocksdb::ReadOptions(), raw, &record);
+                                  if (!st.ok()) return absl::DataLossError("access index points at no record");
+                                  raw = std::move(record);
+                                }
+                                v1::AccessRecord r;
+                                if (!r.ParseFromString(raw)) return absl::DataLossError("corrupt access record");
+                                out.push_back(std::move(r));
+                                return true;
+                              }));
+  return out;
+}
+
+absl::StatusOr<std::optional<std::string>> PopulationReader::CurrentFamily(std::string_view nik) const {
+  JARING_ASSIGN_OR_RETURN(MembershipList list, Memberships(nik));
+  for (const auto& m : list.memberships) {
+    if (m.alive) return m.kk_number;
+  }
+  return std::nullopt;
 }
 
 absl::StatusOr<std::optional<v1::CommandResult>> PopulationReader::RequestResult(std::string_view request_id,

@@ -59,6 +59,7 @@ class PopulationApplier final : public projection::Applier {
   absl::Status Apply(const projection::Event& event, projection::Batch& batch) override;
 
  private:
+  absl::Status ApplyAccess(const projection::Event& event, projection::Batch& batch);
   absl::Status RecomputeNik(const std::string& nik, projection::Batch& batch);
   absl::Status UpdateMembership(const projection::Event& event, const std::string& nik, bool alive,
                                 bool remove, projection::Batch& batch);
@@ -90,6 +91,14 @@ class PopulationReader {
   // The result recorded for a request id, if any of its events was applied.
   absl::StatusOr<std::optional<v1::CommandResult>> RequestResult(std::string_view request_id,
                                                                  std::string_view primary_kk) const;
+  // Reads of families' data (jaring.access.v1) under one family's KK
+  // number or region prefix (`scope`), or by one principal (`subject`),
+  // oldest first, recorded in [from_ms, to_ms].
+  absl::StatusOr<std::vector<v1::AccessRecord>> ListAccess(std::string_view scope, std::string_view subject,
+                                                           int64_t from_ms, int64_t to_ms, std::string_view after,
+                                                           int limit, std::string* next) const;
+  // The KK number of the family a NIK is a living member of now.
+  absl::StatusOr<std::optional<std::string>> CurrentFamily(std::string_view nik) const;
   // Whether an event id exists, and in which family.
   absl::StatusOr<std::optional<std::string>> EventFamily(std::string_view event_id) const;
 

@@ -75,6 +75,7 @@ class PopulationFixture : public ::testing::Test {
     ASSERT_OK(log.status());
     log_ = std::move(log).value();
     ASSERT_OK(log_->CreateTopic(std::string(events::kPopulationTopic), 8));
+    ASSERT_OK(log_->CreateTopic(std::string(events::kAccessTopic), 4));
     StartService();
   }
   void TearDown() override { StopService(); }

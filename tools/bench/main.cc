@@ -75,9 +75,11 @@ int Replay(ReplayFlags f) {
     return 1;
   }
   auto log = std::move(log_or).value();
-  if (auto st = log->CreateTopic(topic, 8); !st.ok()) {
-    std::fprintf(stderr, "%s\n", st.ToString().c_str());
-    return 1;
+  for (const auto& [name, partitions] : {std::pair<std::string, int>{topic, 8}, {std::string(events::kAccessTopic), 4}}) {
+    if (auto st = log->CreateTopic(name, partitions); !st.ok()) {
+      std::fprintf(stderr, "%s\n", st.ToString().c_str());
+      return 1;
+    }
   }
 
   // 1. Append N events (durable group commit, one fsync per batch).

@@ -374,6 +374,7 @@ absl::Status Run(const PopulationFlags& flags, Figures& f) {
   JARING_ASSIGN_OR_RETURN(std::unique_ptr<eventlog::EventLog> log,
                           eventlog::OpenEmbeddedLog({.dir = flags.dir + "/log"}));
   JARING_RETURN_IF_ERROR(log->CreateTopic(topic, 8));
+  JARING_RETURN_IF_ERROR(log->CreateTopic(std::string(events::kAccessTopic), 4));
   {
     JARING_ASSIGN_OR_RETURN(std::unique_ptr<population::PopulationServiceImpl> service,
                             population::PopulationServiceImpl::Create(log.get(), {.store_dir = flags.dir + "/store"}));

@@ -73,6 +73,11 @@ std::string ReadFileOrEmpty(const std::string& path) {
 }  // namespace
 
 Client::Client(const GlobalFlags& flags) : flags_(flags) {
+  token_ = flags_.token;
+  if (token_.empty() && !flags_.token_file.empty()) {
+    token_ = ReadFileOrEmpty(flags_.token_file);
+    while (!token_.empty() && (token_.back() == '\n' || token_.back() == '\r' || token_.back() == ' ')) token_.pop_back();
+  }
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(64 << 20);
   std::shared_ptr<grpc::ChannelCredentials> creds = grpc::InsecureChannelCredentials();
@@ -91,6 +96,7 @@ Client::Client(const GlobalFlags& flags) : flags_(flags) {
 }
 
 void Client::Prepare(grpc::ClientContext* ctx, bool stream) const {
+  if (!token_.empty()) ctx->AddMetadata("authorization", "Bearer " + token_);
   if (stream && !flags_.timeout_set) return;
   if (flags_.timeout > 0) {
     ctx->set_deadline(std::chrono::system_clock::now() +
@@ -105,6 +111,12 @@ int Client::Fail(const grpc::Status& status) const {
     std::fprintf(stderr, "jaringctl: hint: is `jaring serve` running at %s? (set --target or JARING_TARGET)\n",
                  flags_.target.c_str());
     return kExitUnreachable;
+  }
+  if (status.error_code() == grpc::StatusCode::UNAUTHENTICATED ||
+      status.error_code() == grpc::StatusCode::PERMISSION_DENIED) {
+    std::fprintf(stderr, "jaringctl: hint: %s (--token, --token-file or JARING_TOKEN; `jaring token` issues one)\n",
+                 token_.empty() ? "no token was sent, so you called as the public"
+                                : "your token's role or region does not allow this call");
   }
   return kExitServiceError;
 }

@@ -29,6 +29,10 @@ struct GlobalFlags {
   // for mutual TLS the client's certificate and key (PEM files). The server
   // name to check in the certificate defaults to the target's host.
   std::string tls_ca, tls_cert, tls_key, tls_server_name;
+  // A signed token (jaring token) sent as `authorization: Bearer …`; or a
+  // file holding one. Neither: the caller is the public (or its client
+  // certificate speaks for it).
+  std::string token, token_file;
 };
 
 // Owns the channel and the stub. Not thread-safe to construct; the stub may
@@ -57,6 +61,7 @@ class Client {
 
  private:
   GlobalFlags flags_;
+  std::string token_;  // --token, or the contents of --token-file
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::PopulationService::Stub> population_;
 };

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "CLI/CLI.hpp"
+#include "tools/jaringctl/access_commands.h"
 #include "tools/jaringctl/appeals_commands.h"
 #include "tools/jaringctl/client.h"
 #include "tools/jaringctl/eligibility_commands.h"
@@ -61,6 +62,12 @@ int main(int argc, char** argv) {
   tls_cert->needs(tls_key);
   tls_cert->needs(tls_ca);
   tls_key->needs(tls_cert);
+  CLI::Option* token = app.add_option("--token", g.token, "Signed token (from `jaring token`) naming your role")
+                          ->envname("JARING_TOKEN");
+  app.add_option("--token-file", g.token_file, "File holding the token")
+      ->envname("JARING_TOKEN_FILE")
+      ->check(CLI::ExistingFile)
+      ->excludes(token);
   app.add_option("--tls-server-name", g.tls_server_name,
                  "Name to check in the server's certificate (default: the target's host)");
   CLI::Option* timeout = app.add_option("--timeout", g.timeout, "Deadline of each call in seconds (streams: none "
@@ -228,6 +235,8 @@ int main(int argc, char** argv) {
   // appeal file|assign|verify|decide|close|withdraw|show|policy set|window open|windows,
   // appeals family|queue|breaches|stats.
   AppealsCommands appeals(app);
+  // status (the public lookup), access (who looked at what).
+  AccessCommands access(app);
 
   try {
     app.parse(argc, argv);
@@ -257,5 +266,6 @@ int main(int argc, char** argv) {
   if (std::optional<int> code = eligibility.Run(g)) return *code;
   if (std::optional<int> code = ledger.Run(g)) return *code;
   if (std::optional<int> code = appeals.Run(g)) return *code;
+  if (std::optional<int> code = access.Run(g)) return *code;
   return kExitBadArguments;
 }

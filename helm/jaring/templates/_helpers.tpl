@@ -61,6 +61,10 @@ a loopback address (--plaintext), which nothing outside the pod can reach.
 - --tls-client-ca
 - /etc/jaring/tls/ca.crt
 {{- end }}
+- --auth-key
+- /etc/jaring/auth/auth.key
+- --audience
+- {{ .Values.auth.audience | quote }}
 {{- end }}
 
 {{- define "jaring.volumeMounts" -}}
@@ -71,6 +75,9 @@ a loopback address (--plaintext), which nothing outside the pod can reach.
 - name: tls
   mountPath: /etc/jaring/tls
   readOnly: true
+- name: auth-key
+  mountPath: /etc/jaring/auth
+  readOnly: true
 {{- end }}
 
 {{- define "jaring.volumes" -}}
@@ -79,6 +86,10 @@ a loopback address (--plaintext), which nothing outside the pod can reach.
 - name: tls
   secret:
     secretName: {{ .Values.tls.secretName }}
+    defaultMode: 0440
+- name: auth-key
+  secret:
+    secretName: {{ .Values.auth.tokenKeySecret }}
     defaultMode: 0440
 {{- end }}
 

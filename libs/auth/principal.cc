@@ -1,0 +1,59 @@
+#include "libs/auth/principal.h"
+
+#include <array>
+
+namespace jaring::auth {
+namespace {
+
+constexpr std::array<std::pair<Role, std::string_view>, 5> kRoles = {{
+    {Role::kPublic, "public"},
+    {Role::kNational, "national"},
+    {Role::kRegional, "regional"},
+    {Role::kVerifier, "verifier"},
+    {Role::kOversight, "oversight"},
+}};
+
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+
+}  // namespace
+
+std::string_view RoleName(Role role) {
+  for (const auto& [r, name] : kRoles) {
+    if (r == role) return name;
+  }
+  return "unknown";
+}
+
+std::optional<Role> ParseRole(std::string_view name) {
+  for (const auto& [r, n] : kRoles) {
+    if (n == name) return r;
+  }
+  return std::nullopt;
+}
+
+bool IsRegionPrefix(std::string_view region) {
+  if (region.size() != 2 && region.size() != 5 && region.size() != 8) return false;
+  for (size_t i = 0; i < region.size(); ++i) {
+    const bool dot = i == 2 || i == 5;
+    if (dot ? region[i] != '.' : !IsDigit(region[i])) return false;
+  }
+  return true;
+}
+
+bool RegionWithin(std::string_view code, std::string_view prefix) {
+  if (prefix.empty() || code.size() < prefix.size() || code.substr(0, prefix.size()) != prefix) return false;
+  return code.size() == prefix.size() || code[prefix.size()] == '.';
+}
+
+std::string KkRegion(std::string_view kk) {
+  if (kk.size() < 6) return "";
+  for (size_t i = 0; i < 6; ++i) {
+    if (!IsDigit(kk[i])) return "";
+  }
+  std::string out;
+  out.reserve(8);
+  out.append(kk.substr(0, 2)).append(".").append(kk.substr(2, 2)).append(".").append(kk.substr(4, 2));
+  return out;
+}
+
+}  // namespace jaring::auth

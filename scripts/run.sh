@@ -20,8 +20,9 @@ DATA="${JARING_DATA:-data}"
 FAMILIES="${JARING_FAMILIES:-20000}"
 LISTEN=localhost:7700
 OWN_TLS=no
+SERVE_LISTEN=(--listen "$LISTEN")
 for ((i = 1; i <= $#; i++)); do
-  if [ "${!i}" = "--listen" ]; then j=$((i + 1)); LISTEN="${!j}"; fi
+  if [ "${!i}" = "--listen" ]; then j=$((i + 1)); LISTEN="${!j}"; SERVE_LISTEN=(); fi
   case "${!i}" in --tls-cert | --plaintext) OWN_TLS=yes ;; esac
 done
 TARGET="$LISTEN"
@@ -49,7 +50,7 @@ step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 json_number() { grep -o "\"$1\": *\"\?[0-9]*" | head -1 | grep -o '[0-9]*$' || echo 0; }
 
 mkdir -p "$DATA"
-build/bin/jaring serve --data "$DATA" --listen "$LISTEN" "${SERVE_TLS[@]}" "$@" > "$DATA/serve.log" 2>&1 &
+build/bin/jaring serve --data "$DATA" "${SERVE_LISTEN[@]}" "${SERVE_TLS[@]}" "$@" > "$DATA/serve.log" 2>&1 &
 SERVER=$!
 trap 'kill -TERM $SERVER 2>/dev/null; wait $SERVER 2>/dev/null' INT TERM
 for _ in $(seq 1 600); do

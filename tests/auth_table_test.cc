@@ -20,6 +20,7 @@
 #include "libs/auth/guard.h"
 #include "libs/auth/token.h"
 #include "services/appeals/service.h"
+#include "services/audit/service.h"
 #include "services/eligibility/test_util.h"
 #include "services/ledger/service.h"
 
@@ -91,6 +92,13 @@ const std::map<std::string, std::string>& Expected() {
       {"LedgerService/ListRecoveryClaims", "NOR"},
       {"LedgerService/GetInclusionProof", "NOR"},
       {"LedgerService/VerifyLedger", "NO"},
+      // Audit
+      {"AuditService/GetAuditSource", "NORX"},
+      {"AuditService/ListEligibleOn", "NOR"},
+      {"AuditService/ListEligibilityChanges", "NOR"},
+      {"AuditService/ListPaymentsWithoutLivingMember", "NOR"},
+      {"AuditService/ListPeopleInTwoPlaces", "NOR"},
+      {"AuditService/ListCycleDiscrepancies", "NOR"},
   };
   return *table;
 }
@@ -157,6 +165,14 @@ class AuthTableTest : public eligibility::EligibilityFixture {
     auto opened = ledger_->OpenCycle(open);
     ASSERT_OK(opened.status());
     cycle_id_ = opened->cycle_id();
+    auto audit = audit::AuditServiceImpl::Create({.population = service_.get(),
+                                                  .eligibility = elig_.get(),
+                                                  .ledger = ledger_.get(),
+                                                  .services = {"population", "eligibility", "appeals", "ledger"},
+                                                  .export_key = "table-test-export-key-0123456789",
+                                                  .clock = &clock_});
+    ASSERT_OK(audit.status());
+    audit_ = std::move(audit).value();
 
     // The guarded server with all four services.
     auth::GuardOptions o;
@@ -182,6 +198,7 @@ class AuthTableTest : public eligibility::EligibilityFixture {
     b.RegisterService(elig_.get());
     b.RegisterService(appeals_.get());
     b.RegisterService(ledger_.get());
+    b.RegisterService(audit_.get());
     std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
     interceptors.push_back(guard_->InterceptorFactory());
     b.experimental().SetInterceptorCreators(std::move(interceptors));
@@ -201,6 +218,7 @@ class AuthTableTest : public eligibility::EligibilityFixture {
     if (guarded_) guarded_->Shutdown();
     guarded_.reset();
     guard_.reset();
+    audit_.reset();
     ledger_.reset();
     appeals_.reset();
     EligibilityFixture::TearDown();
@@ -298,7 +316,8 @@ class AuthTableTest : public eligibility::EligibilityFixture {
   static std::vector<const google::protobuf::MethodDescriptor*> AllMethods() {
     std::vector<const google::protobuf::MethodDescriptor*> out;
     for (const auto* file : {v1::GetFamilyRequest::descriptor()->file(), v1::GetDecisionRequest::descriptor()->file(),
-                             v1::GetAppealRequest::descriptor()->file(), v1::GetCycleRequest::descriptor()->file()}) {
+                             v1::GetAppealRequest::descriptor()->file(), v1::GetCycleRequest::descriptor()->file(),
+                             v1::ListEligibleOnRequest::descriptor()->file()}) {
       for (int s = 0; s < file->service_count(); ++s) {
         for (int m = 0; m < file->service(s)->method_count(); ++m) out.push_back(file->service(s)->method(m));
       }
@@ -313,6 +332,7 @@ class AuthTableTest : public eligibility::EligibilityFixture {
 
   std::unique_ptr<appeals::AppealsServiceImpl> appeals_;
   std::unique_ptr<ledger_service::LedgerServiceImpl> ledger_;
+  std::unique_ptr<audit::AuditServiceImpl> audit_;
   std::unique_ptr<auth::Guard> guard_;
   std::unique_ptr<grpc::Server> guarded_;
   std::shared_ptr<grpc::Channel> channel_;

@@ -6,6 +6,7 @@
 #include "absl/strings/str_split.h"
 
 #include "jaring/v1/appeals_service.pb.h"
+#include "jaring/v1/audit_service.pb.h"
 #include "jaring/v1/eligibility_service.pb.h"
 #include "jaring/v1/ledger_service.pb.h"
 #include "jaring/v1/population_service.pb.h"
@@ -105,7 +106,8 @@ TEST(MaskTest, NamesAndNumbers) {
 TEST(PolicyTest, CoversEveryMethodOfEveryService) {
   const google::protobuf::FileDescriptor* files[] = {
       v1::GetFamilyRequest::descriptor()->file(), v1::GetDecisionRequest::descriptor()->file(),
-      v1::GetAppealRequest::descriptor()->file(), v1::GetCycleRequest::descriptor()->file()};
+      v1::GetAppealRequest::descriptor()->file(), v1::GetCycleRequest::descriptor()->file(),
+      v1::ListEligibleOnRequest::descriptor()->file()};
   std::set<std::string> methods;
   for (const auto* file : files) {
     ASSERT_EQ(file->service_count(), 1) << file->name();
@@ -198,6 +200,29 @@ TEST_F(GuardTest, VerifierSeesOnlyItsAppeals) {
   v1::DecideAppealRequest d;
   d.set_appeal_id("A1");
   EXPECT_FALSE(Call(Role::kVerifier, "", "/jaring.v1.AppealsService/DecideAppeal", d, "petugas-7").ok());
+}
+
+TEST(ReadOnlyGuardTest, RefusesEveryWriteForEveryRoleAndAllowsReads) {
+  GuardOptions o;
+  o.token_key = kKey;
+  o.read_only = "a replay as of 2026-03-01";
+  o.log = [](const std::string&) {};
+  Guard guard(std::move(o));
+  v1::RecordBirthRequest birth;
+  birth.set_kk_number("5271011203170001");
+  v1::GetFamilyRequest get;
+  get.set_kk_number("5271011203170001");
+  for (Role role : {Role::kNational, Role::kRegional, Role::kOversight}) {
+    Principal p{role, "someone", "52.71", "token"};
+    const absl::Status st =
+        guard.Authorize(p, *FindPolicy("/jaring.v1.PopulationService/RecordBirth"), &birth, nullptr, nullptr);
+    EXPECT_EQ(st.code(), absl::StatusCode::kFailedPrecondition) << RoleName(role);
+    EXPECT_THAT(st.message(), HasSubstr("a replay as of 2026-03-01"));
+    std::vector<std::string> families;
+    std::string region;
+    EXPECT_TRUE(
+        guard.Authorize(p, *FindPolicy("/jaring.v1.PopulationService/GetFamily"), &get, &families, &region).ok());
+  }
 }
 
 TEST_F(GuardTest, PublicIsRateLimitedPerPeer) {

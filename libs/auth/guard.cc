@@ -301,6 +301,10 @@ absl::StatusOr<Principal> Guard::Authenticate(std::string_view authorization, st
 absl::Status Guard::Authorize(const Principal& p, const MethodPolicy& policy, const Message* request,
                               std::vector<std::string>* families, std::string* region) const {
   const std::string_view role = RoleName(p.role);
+  if (policy.access == Access::kWrite && !options_.read_only.empty()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("this server only reads (", options_.read_only, "); send commands to the live system"));
+  }
   switch (p.role) {
     case Role::kNational:
       break;

@@ -74,6 +74,10 @@ struct GuardOptions {
   // refills one lookup every `public_refill`.
   int public_burst = 5;
   absl::Duration public_refill = absl::Seconds(12);
+  // Non-empty: this server only reads (a replica, or a replay as of a past
+  // moment); every write is FAILED_PRECONDITION with this reason, for
+  // every role.
+  std::string read_only;
   // Receives each log line (JSON, no newline). Default: stderr.
   std::function<void(const std::string&)> log;
 };

@@ -12,6 +12,7 @@ constexpr Access W = Access::kWrite;
 #define E "/jaring.v1.EligibilityService/"
 #define A "/jaring.v1.AppealsService/"
 #define L "/jaring.v1.LedgerService/"
+#define U "/jaring.v1.AuditService/"
 
 // clang-format off
 constexpr std::array kPolicies = {
@@ -69,6 +70,14 @@ constexpr std::array kPolicies = {
     MethodPolicy{L "ListRecoveryClaims", R, Scope::kRegionField, "region_prefix"},
     MethodPolicy{L "GetInclusionProof", R, Scope::kFamilyField, "kk_number", {}, true, false, true},
     MethodPolicy{L "VerifyLedger", R, Scope::kGlobal, {}, {}, false},
+    // Audit: reads over a region's families (a regional office audits its
+    // own prefix); listings of families are recorded as reads of the region.
+    MethodPolicy{U "GetAuditSource", R, Scope::kGlobal},
+    MethodPolicy{U "ListEligibleOn", R, Scope::kRegionField, "region_prefix", {}, true, false, true},
+    MethodPolicy{U "ListEligibilityChanges", R, Scope::kRegionField, "region_prefix", {}, true, false, true},
+    MethodPolicy{U "ListPaymentsWithoutLivingMember", R, Scope::kRegionField, "region_prefix", {}, true, false, true},
+    MethodPolicy{U "ListPeopleInTwoPlaces", R, Scope::kRegionField, "region_prefix", {}, true, false, true},
+    MethodPolicy{U "ListCycleDiscrepancies", R, Scope::kRegionField, "region_prefix"},
 };
 // clang-format on
 
@@ -76,6 +85,7 @@ constexpr std::array kPolicies = {
 #undef E
 #undef A
 #undef L
+#undef U
 
 }  // namespace
 

@@ -19,7 +19,9 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <deque>
+#include <filesystem>
 #include <limits>
 #include <map>
 #include <memory>
@@ -143,7 +145,9 @@ class EmbeddedLog final : public EventLog {
   absl::StatusOr<int64_t> OffsetForTimestamp(std::string_view topic, int32_t partition,
                                              int64_t timestamp_ms) override;
   absl::StatusOr<std::unique_ptr<Reader>> NewReader() override;
-  std::string Describe() const override { return "embedded log at " + dir_; }
+  std::string Describe() const override {
+    return absl::StrCat("embedded log at ", dir_, read_only_ ? " (read-only)" : "");
+  }
 
   EmbeddedLogStats Stats() const ABSL_LOCKS_EXCLUDED(mu_);
 
@@ -207,8 +211,12 @@ class EmbeddedLog final : public EventLog {
 
   const std::string dir_;
   const bool sync_;
+  const bool read_only_;
+  // A read-only open's own directory, removed on close ("" when the caller
+  // named one).
+  std::string owned_secondary_dir_;
   Clock* const clock_;
-  const std::unique_ptr<rocksdb::DB> db_;
+  std::unique_ptr<rocksdb::DB> db_;  // set once at open; reset only on close
 
   mutable absl::Mutex mu_;
   // Signalled (SignalAll) whenever end offsets advance.
@@ -260,6 +268,7 @@ class EmbeddedReader final : public Reader {
 EmbeddedLog::EmbeddedLog(const EmbeddedLogOptions& options, std::unique_ptr<rocksdb::DB> db)
     : dir_(options.dir),
       sync_(options.sync),
+      read_only_(options.read_only),
       clock_(options.clock != nullptr ? options.clock : Clock::Real()),
       db_(std::move(db)) {}
 
@@ -268,14 +277,42 @@ EmbeddedLog::~EmbeddedLog() {
   JARING_RELEASE_ASSERT(live_readers_ == 0,
                         "embedded log destroyed while a Reader is alive (destroy readers first)");
   JARING_RELEASE_ASSERT(writers_.empty(), "embedded log destroyed during an Append");
+  if (!owned_secondary_dir_.empty()) {
+    db_.reset();  // before its files go
+    std::error_code ec;
+    std::filesystem::remove_all(owned_secondary_dir_, ec);
+  }
 }
 
 absl::StatusOr<std::unique_ptr<EventLog>> EmbeddedLog::Open(const EmbeddedLogOptions& options) {
   if (options.dir.empty()) return absl::InvalidArgumentError("embedded log: dir is empty");
   rocksdb::DB* raw = nullptr;
-  rocksdb::Status s = rocksdb::DB::Open(MakeRocksOptions(), options.dir, &raw);
-  JARING_RETURN_IF_ERROR(FromRocks(s, absl::StrCat("cannot open ", options.dir)));
+  std::string owned_secondary;
+  if (options.read_only) {
+    std::error_code ec;
+    if (!std::filesystem::exists(std::filesystem::path(options.dir) / "CURRENT", ec)) {
+      return absl::NotFoundError(absl::StrCat("embedded log: no log in ", options.dir));
+    }
+    std::string secondary = options.secondary_dir;
+    if (secondary.empty()) {
+      std::string templ = (std::filesystem::temp_directory_path(ec) / "jaring-log-reader-XXXXXX").string();
+      if (mkdtemp(templ.data()) == nullptr) {
+        return absl::UnavailableError("embedded log: cannot make a directory for a read-only open");
+      }
+      secondary = owned_secondary = templ;
+    }
+    rocksdb::Options o = MakeRocksOptions();
+    o.create_if_missing = false;
+    o.max_open_files = -1;  // a secondary keeps every table file open
+    rocksdb::Status s = rocksdb::DB::OpenAsSecondary(o, options.dir, secondary, &raw);
+    if (!s.ok() && !owned_secondary.empty()) std::filesystem::remove_all(owned_secondary, ec);
+    JARING_RETURN_IF_ERROR(FromRocks(s, absl::StrCat("cannot open ", options.dir, " read-only")));
+  } else {
+    rocksdb::Status s = rocksdb::DB::Open(MakeRocksOptions(), options.dir, &raw);
+    JARING_RETURN_IF_ERROR(FromRocks(s, absl::StrCat("cannot open ", options.dir)));
+  }
   std::unique_ptr<EmbeddedLog> log(new EmbeddedLog(options, std::unique_ptr<rocksdb::DB>(raw)));
+  log->owned_secondary_dir_ = std::move(owned_secondary);
   {
     absl::MutexLock lock(&log->mu_);
     JARING_RETURN_IF_ERROR(log->Load());
@@ -287,6 +324,9 @@ absl::Status EmbeddedLog::Load() {
   // Format version.
   std::string version_value;
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), fmt::VersionKey(), &version_value);
+  if (s.IsNotFound() && read_only_) {
+    return absl::NotFoundError(absl::StrCat("embedded log: ", dir_, " holds no log yet"));
+  }
   if (s.IsNotFound()) {
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
     it->SeekToFirst();
@@ -413,6 +453,10 @@ absl::Status EmbeddedLog::CreateTopic(std::string_view topic, int32_t partitions
                                                  it->second.partitions, " partitions, not ",
                                                  partitions));
   }
+  if (read_only_) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("embedded log ", dir_, " is open read-only: cannot create topic \"", ToAbsl(topic), "\""));
+  }
   const uint32_t id = next_topic_id_;
   rocksdb::WriteOptions wo;
   wo.sync = sync_;
@@ -433,6 +477,9 @@ absl::StatusOr<int32_t> EmbeddedLog::PartitionCount(std::string_view topic) {
 
 absl::StatusOr<std::vector<Position>> EmbeddedLog::Append(std::string_view topic,
                                                           std::span<const Record> records) {
+  if (read_only_) {
+    return absl::FailedPreconditionError(absl::StrCat("embedded log ", dir_, " is open read-only"));
+  }
   Writer w;
   int32_t partition_count = 0;  // fixed for the topic's life
   {

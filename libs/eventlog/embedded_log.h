@@ -39,11 +39,21 @@ struct EmbeddedLogOptions {
   // fsync before an Append returns. Only benchmarks that measure the cost of
   // durability turn this off.
   bool sync = true;
+  // Opens the log read-only, beside the process that owns it (a RocksDB
+  // secondary instance): it sees every record acknowledged before the open
+  // and nothing after. Append and CreateTopic of a new topic are
+  // kFailedPrecondition. `jaring replay` reads a live log this way.
+  bool read_only = false;
+  // Where a read-only open keeps its own small files (RocksDB's info log);
+  // empty: a fresh directory under the system's temp directory, removed
+  // when the log is closed.
+  std::string secondary_dir;
 };
 
 // Errors: kInvalidArgument for an empty dir; kUnavailable if the directory is
 // locked by another process or cannot be opened; kDataLoss if it is corrupt.
 // kFailedPrecondition if the directory holds a newer format version.
+// kNotFound for a read-only open of a directory that holds no log.
 absl::StatusOr<std::unique_ptr<EventLog>> OpenEmbeddedLog(const EmbeddedLogOptions& options);
 
 // Counters since the log was opened, for tests and benchmarks.

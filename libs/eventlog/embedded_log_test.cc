@@ -172,6 +172,43 @@ TEST(EmbeddedLogTest, PollSharesMaxRecordsAcrossPartitions) {
 // ---------------------------------------------------------------------------
 // Reopening.
 
+TEST(EmbeddedLogTest, ReadOnlyOpenBesideTheOwnerSeesWhatWasAcknowledgedAndWritesNothing) {
+  TempDir dir;
+  EmbeddedLogOptions ro;
+  ro.dir = dir.Sub("log");
+  ro.read_only = true;
+  EXPECT_THAT(OpenEmbeddedLog(ro), StatusIs(absl::StatusCode::kNotFound));
+
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<EventLog> owner, Open(dir.Sub("log")));
+  ASSERT_OK(owner->CreateTopic("many", 3));
+  std::vector<Record> records;
+  for (int i = 0; i < 40; ++i) records.push_back(Rec(absl::StrCat("k", i % 7), absl::StrCat(i)));
+  ASSERT_OK(owner->Append("many", records).status());
+  ASSERT_OK_AND_ASSIGN(std::vector<StoredRecord> expected, ReadAll(*owner, "many"));
+
+  // The owner keeps the log open (and its records in the write-ahead log):
+  // a read-only open beside it sees every acknowledged record.
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<EventLog> reader, OpenEmbeddedLog(ro));
+  EXPECT_THAT(reader->Describe(), HasSubstr("read-only"));
+  ASSERT_OK_AND_ASSIGN(std::vector<StoredRecord> seen, ReadAll(*reader, "many"));
+  auto a = ByPosition(expected);
+  auto b = ByPosition(seen);
+  ASSERT_EQ(a.size(), b.size());
+  for (const auto& [pos, rec] : a) EXPECT_EQ(b.at(pos).value, rec.value);
+
+  // It writes nothing, and what the owner appends later is not in its view.
+  EXPECT_THAT(reader->Append("many", records), StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(reader->CreateTopic("other", 1), StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_OK(reader->CreateTopic("many", 3));  // exists: nothing to write
+  std::vector<int64_t> ends;
+  for (int32_t p = 0; p < 3; ++p) ends.push_back(*reader->EndOffset("many", p));
+  ASSERT_OK(owner->Append("many", records).status());
+  for (int32_t p = 0; p < 3; ++p) EXPECT_EQ(*reader->EndOffset("many", p), ends[p]);
+  reader.reset();
+  ASSERT_OK_AND_ASSIGN(std::vector<StoredRecord> all, ReadAll(*owner, "many"));
+  EXPECT_THAT(all, SizeIs(80));
+}
+
 TEST(EmbeddedLogTest, ReopenKeepsTopicsOffsetsRecordsAndTheTimeIndex) {
   TempDir dir;
   ManualClock clock(absl::FromUnixMillis(kStartMs));

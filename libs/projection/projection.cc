@@ -178,6 +178,43 @@ absl::StatusOr<std::unique_ptr<Projection>> Projection::Open(eventlog::EventLog*
   return p;
 }
 
+absl::StatusOr<std::unique_ptr<Projection>> Projection::OpenSnapshot(const std::string& dir) {
+  std::error_code ec;
+  if (!std::filesystem::exists(std::filesystem::path(dir) / "CURRENT", ec)) {
+    return absl::NotFoundError(absl::StrCat("no projection store in ", dir));
+  }
+  Options options;
+  options.dir = dir;
+  std::unique_ptr<Projection> p(new Projection(nullptr, nullptr, std::move(options)));
+  rocksdb::DB* raw = nullptr;
+  JARING_RETURN_IF_ERROR(FromRocks(rocksdb::DB::OpenForReadOnly(StoreOptions(), dir, &raw),
+                                   absl::StrCat("open ", dir, " read-only")));
+  p->db_.reset(raw);
+  std::unique_ptr<rocksdb::Iterator> it(p->db_->NewIterator(rocksdb::ReadOptions()));
+  const rocksdb::Slice prefix(kOffsetPrefix.data(), kOffsetPrefix.size());
+  absl::MutexLock lock(&p->mu_);
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    const std::string_view key = it->key().ToStringView().substr(kOffsetPrefix.size());
+    const size_t nul = key.find('\0');
+    if (nul == std::string_view::npos || key.size() != nul + 5 || it->value().size() != 8) {
+      return absl::DataLossError(absl::StrCat("projection store ", dir, ": malformed offset record"));
+    }
+    const int32_t partition = static_cast<int32_t>(DecodeFixed32BE(key.data() + nul + 1));
+    p->next_[{std::string(key.substr(0, nul)), partition}] =
+        static_cast<int64_t>(DecodeFixed64BE(it->value().data()));
+  }
+  JARING_RETURN_IF_ERROR(FromRocks(it->status(), "read stored offsets"));
+  return p;
+}
+
+absl::StatusOr<std::string> Projection::SnapshotBound() const {
+  std::string snapshot;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), rocksdb::Slice(kSnapshotKey.data(), kSnapshotKey.size()), &snapshot);
+  if (s.IsNotFound()) return std::string();
+  JARING_RETURN_IF_ERROR(FromRocks(s, "read snapshot marker"));
+  return snapshot;
+}
+
 absl::Status Projection::Init(const std::optional<Bound>& bound) {
   bound_ = bound;
   JARING_ASSIGN_OR_RETURN(db_, OpenStore(options_.dir));
@@ -528,6 +565,7 @@ void Projection::Fail(absl::Status status) {
 }
 
 absl::Status Projection::CatchUp() {
+  if (frozen()) return absl::OkStatus();
   JARING_ASSIGN_OR_RETURN(auto targets, EndOffsets());
   bool running = false;
   {
@@ -548,6 +586,7 @@ absl::Status Projection::CatchUp() {
 }
 
 void Projection::Start() {
+  if (frozen()) return;
   {
     absl::MutexLock lock(&mu_);
     if (running_) return;
@@ -587,6 +626,10 @@ absl::Status Projection::WaitFor(std::string_view topic, int32_t partition, int6
   if (next_.find(tp) == next_.end()) {
     return absl::NotFoundError(absl::StrCat("projection ", options_.dir, " does not read ",
                                             events::RecordName(topic, partition, next_offset)));
+  }
+  if (frozen() && next_.at(tp) < next_offset) {
+    return absl::FailedPreconditionError(absl::StrCat("snapshot store ", options_.dir, " ends before ",
+                                                      events::RecordName(topic, partition, next_offset - 1)));
   }
   auto done = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     return next_.at(tp) >= next_offset || !status_.ok() || (!running_ && stop_);
@@ -663,6 +706,35 @@ absl::Status BuildAsOf(eventlog::EventLog* log, Applier* applier, Options option
   rocksdb::FlushOptions fo;
   fo.wait = true;
   return FromRocks(p->db_->Flush(fo), "flush rebuilt store");
+}
+
+std::string_view ModeName(Mode mode) {
+  switch (mode) {
+    case Mode::kWriter:
+      return "writer";
+    case Mode::kReplica:
+      return "replica";
+    case Mode::kSnapshot:
+      return "snapshot";
+  }
+  return "unknown";
+}
+
+absl::Status RequireWriter(Mode mode, std::string_view service) {
+  if (mode == Mode::kWriter) return absl::OkStatus();
+  return absl::FailedPreconditionError(absl::StrCat(
+      Av(service), " is served read-only here (", Av(ModeName(mode)),
+      mode == Mode::kSnapshot ? ": an as-of replay)" : ": a copy that follows the log)",
+      "; send commands to the service's writer"));
+}
+
+absl::StatusOr<std::unique_ptr<Projection>> OpenFor(Mode mode, eventlog::EventLog* log, Applier* applier,
+                                                    Options options) {
+  if (mode == Mode::kSnapshot) return Projection::OpenSnapshot(options.dir);
+  JARING_ASSIGN_OR_RETURN(std::unique_ptr<Projection> p, Projection::Open(log, applier, std::move(options)));
+  JARING_RETURN_IF_ERROR(p->CatchUp());
+  p->Start();
+  return p;
 }
 
 absl::StatusOr<std::vector<std::pair<std::string, std::string>>> DumpStore(const std::string& dir) {

@@ -174,7 +174,19 @@ class Projection {
   // kInvalidArgument for max_batch_events 0.
   static absl::StatusOr<std::unique_ptr<Projection>> Open(eventlog::EventLog* log,
                                                           Applier* applier, Options options);
+  // Opens a store read-only, without a log: what BuildAsOf (jaring replay)
+  // or Rebuild wrote, frozen. CatchUp and Start do nothing; WaitFor answers
+  // from the offsets the store holds (kFailedPrecondition past them).
+  // Errors: kUnavailable if it cannot be opened; kNotFound if `dir` holds
+  // no store.
+  static absl::StatusOr<std::unique_ptr<Projection>> OpenSnapshot(const std::string& dir);
   ~Projection();  // Stops the follower if running.
+
+  // True for a store opened with OpenSnapshot.
+  bool frozen() const { return log_ == nullptr; }
+  // The as-of bound BuildAsOf recorded in the store ("recorded_at_ms<=…"),
+  // or "" for a store that follows (or followed) the whole log.
+  absl::StatusOr<std::string> SnapshotBound() const;
 
   // Applies every record below the end offsets observed at the call. With a
   // follower running, waits for it instead. Returns the first error.
@@ -246,6 +258,32 @@ absl::Status Rebuild(eventlog::EventLog* log, Applier* applier, Options options)
 // the bound admits. The result is marked as a snapshot: Open refuses it.
 absl::Status BuildAsOf(eventlog::EventLog* log, Applier* applier, Options options,
                        const Bound& bound);
+
+// How a service holds its projection (jaring serve, jaring replay).
+enum class Mode {
+  // Follows the log; the service takes commands and runs its background
+  // work (the eligibility engine, the appeals clock keeper, the ledger's
+  // overpayment scanner). One per partition owner.
+  kWriter,
+  // Follows the log into its own store and answers reads only: an
+  // oversight copy, or more readers for a busy region.
+  kReplica,
+  // A store built by BuildAsOf (jaring replay), read-only; the log is never
+  // touched (it may be null).
+  kSnapshot,
+};
+
+// "writer", "replica", "snapshot".
+std::string_view ModeName(Mode mode);
+
+// OK for a writer; kFailedPrecondition naming `service` and the mode
+// otherwise (a replica or snapshot never appends).
+absl::Status RequireWriter(Mode mode, std::string_view service);
+
+// Opens a service's projection for `mode`: Open, CatchUp and Start for a
+// writer or replica; OpenSnapshot(options.dir) for a snapshot.
+absl::StatusOr<std::unique_ptr<Projection>> OpenFor(Mode mode, eventlog::EventLog* log, Applier* applier,
+                                                    Options options);
 
 // Every key and value of a store, for tests and tools comparing stores.
 // Errors: kUnavailable if it cannot be opened.

@@ -171,6 +171,26 @@ TEST_F(ProjectionTest, AsOfRecordedTimeMatchesTheStateThenAndLeavesLiveUntouched
   // A snapshot cannot be opened as a live projection.
   EXPECT_THAT(Projection::Open(log_.get(), &applier_, Opts("asof")).status(),
               StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("snapshot")));
+
+  // It opens frozen: read-only, without a log, its bound and offsets intact.
+  ASSERT_OK_AND_ASSIGN(auto frozen, Projection::OpenSnapshot(dir_.Sub("asof")));
+  EXPECT_TRUE(frozen->frozen());
+  EXPECT_THAT(frozen->SnapshotBound(), ::jaring::testing::IsOkAndHolds(absl::StrCat("recorded_at_ms<=", kT0 + 199)));
+  EXPECT_EQ(UserKeys(DumpLive(frozen->db())), asof_user);
+  const auto next = frozen->NextOffsets();
+  int64_t total = 0;
+  for (const auto& [tp, off] : next) {
+    total += off;
+    EXPECT_OK(frozen->WaitFor(tp.first, tp.second, off, absl::Seconds(1)));
+    EXPECT_THAT(frozen->WaitFor(tp.first, tp.second, off + 1, absl::Seconds(1)),
+                StatusIs(absl::StatusCode::kFailedPrecondition));
+  }
+  EXPECT_EQ(total, 401);  // every record was read; the later ones filtered out
+  EXPECT_OK(frozen->CatchUp());
+  EXPECT_FALSE(frozen->db()->Put(rocksdb::WriteOptions(), "k", "v").ok());
+  EXPECT_THAT(Projection::OpenSnapshot(dir_.Sub("nothing-here")).status(), StatusIs(absl::StatusCode::kNotFound));
+  ASSERT_OK_AND_ASSIGN(auto live_frozen_bound, live->SnapshotBound());
+  EXPECT_EQ(live_frozen_bound, "");
 }
 
 TEST_F(ProjectionTest, AsOfOffsetsStopsEachPartitionAtItsBound) {

@@ -179,19 +179,31 @@ AppealsServiceImpl::~AppealsServiceImpl() {
   if (projection_) projection_->Stop();
 }
 
+namespace {
+projection::Options ProjectionOptions(const std::string& dir) {
+  projection::Options po;
+  po.dir = dir;
+  po.topics = {std::string(events::kPopulationTopic), std::string(events::kRulesTopic),
+               std::string(events::kEligibilityTopic), std::string(events::kAppealsTopic)};
+  return po;
+}
+}  // namespace
+
+absl::Status AppealsServiceImpl::BuildAsOf(eventlog::EventLog* log, const std::string& dir,
+                                           const projection::Bound& bound) {
+  AppealsApplier applier;
+  return projection::BuildAsOf(log, &applier, ProjectionOptions(dir), bound);
+}
+
 absl::StatusOr<std::unique_ptr<AppealsServiceImpl>> AppealsServiceImpl::Create(eventlog::EventLog* log,
                                                                                ServiceOptions options) {
-  if (options.filer_key.size() < 16) {
+  if (options.mode == projection::Mode::kWriter && options.filer_key.size() < 16) {
     return absl::InvalidArgumentError("filer_key: the key of filers' NIK hashes needs at least 16 bytes");
   }
   std::unique_ptr<AppealsServiceImpl> s(new AppealsServiceImpl(log, std::move(options)));
-  projection::Options po;
-  po.dir = s->options_.store_dir;
-  po.topics = {std::string(events::kPopulationTopic), std::string(events::kRulesTopic),
-               std::string(events::kEligibilityTopic), std::string(events::kAppealsTopic)};
-  JARING_ASSIGN_OR_RETURN(s->projection_, projection::Projection::Open(log, &s->applier_, po));
-  JARING_RETURN_IF_ERROR(s->projection_->CatchUp());
-  s->projection_->Start();
+  projection::Options po = ProjectionOptions(s->options_.store_dir);
+  JARING_ASSIGN_OR_RETURN(s->projection_, projection::OpenFor(s->options_.mode, log, &s->applier_, po));
+  if (s->options_.mode != projection::Mode::kWriter) return s;  // reads only: no keeper, no outbox
   {
     // Corrections decided before a crash but never appended.
     absl::MutexLock l(&s->write_mu_);
@@ -258,6 +270,7 @@ absl::StatusOr<int> AppealsServiceImpl::FlushOutbox() {
 // Helpers
 
 absl::Status AppealsServiceImpl::CatchUpKey(std::string_view topic, std::string_view key) {
+  JARING_RETURN_IF_ERROR(projection::RequireWriter(options_.mode, "appeals"));
   const std::string t(topic);
   JARING_ASSIGN_OR_RETURN(int32_t partitions, log_->PartitionCount(t));
   const int32_t p = PartitionForKey(key, partitions);
@@ -266,6 +279,7 @@ absl::Status AppealsServiceImpl::CatchUpKey(std::string_view topic, std::string_
 }
 
 absl::Status AppealsServiceImpl::AppendAndApply(std::string_view topic, std::vector<v1::Envelope> envelopes) {
+  JARING_RETURN_IF_ERROR(projection::RequireWriter(options_.mode, "appeals"));
   std::vector<eventlog::Record> records;
   for (auto& e : envelopes) {
     events::StampType(e);

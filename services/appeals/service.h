@@ -36,6 +36,10 @@ struct ServiceOptions {
   // How often the clock keeper looks for passed deadlines and corrections
   // still to append; zero: it does not run on its own (tests call Tick()).
   absl::Duration tick_interval = absl::Seconds(1);
+  // kWriter: commands and background work; kReplica: follows the log and
+  // answers reads only; kSnapshot: a frozen as-of store (jaring replay),
+  // reads only, the log is never touched (may be null).
+  projection::Mode mode = projection::Mode::kWriter;
 };
 
 // Reads the key at `path`, or makes one (32 random bytes, mode 0600) when
@@ -56,6 +60,10 @@ class AppealsServiceImpl final : public v1::AppealsService::Service {
   // catches it up, starts following, appends the corrections an earlier run
   // decided but did not append, and starts the clock keeper.
   static absl::StatusOr<std::unique_ptr<AppealsServiceImpl>> Create(eventlog::EventLog* log, ServiceOptions options);
+  // Builds this service's store as of `bound` into `dir` (jaring replay):
+  // the live service's applier and topics, nothing live touched. Errors as
+  // projection::BuildAsOf.
+  static absl::Status BuildAsOf(eventlog::EventLog* log, const std::string& dir, const projection::Bound& bound);
   ~AppealsServiceImpl() override;
 
   // The RPCs without gRPC.

@@ -104,22 +104,37 @@ EligibilityServiceImpl::~EligibilityServiceImpl() {
   if (projection_) projection_->Stop();  // no commit (and no Nudge) after this
 }
 
+namespace {
+projection::Options ProjectionOptions(const std::string& dir) {
+  projection::Options po;
+  po.dir = dir;
+  po.topics = {std::string(events::kPopulationTopic), std::string(events::kRulesTopic),
+               std::string(events::kEligibilityTopic)};
+  return po;
+}
+}  // namespace
+
+absl::Status EligibilityServiceImpl::BuildAsOf(eventlog::EventLog* log, const std::string& dir,
+                                               const projection::Bound& bound) {
+  EligibilityApplier applier;
+  return projection::BuildAsOf(log, &applier, ProjectionOptions(dir), bound);
+}
+
 absl::StatusOr<std::unique_ptr<EligibilityServiceImpl>> EligibilityServiceImpl::Create(eventlog::EventLog* log,
                                                                                        ServiceOptions options) {
   std::unique_ptr<EligibilityServiceImpl> s(new EligibilityServiceImpl(log, std::move(options)));
-  projection::Options po;
-  po.dir = s->options_.store_dir;
-  po.topics = {std::string(events::kPopulationTopic), std::string(events::kRulesTopic),
-               std::string(events::kEligibilityTopic)};
+  projection::Options po = ProjectionOptions(s->options_.store_dir);
   EligibilityServiceImpl* self = s.get();
   po.on_commit = [self] {
     if (self->engine_) self->engine_->Nudge();
   };
-  JARING_ASSIGN_OR_RETURN(s->projection_, projection::Projection::Open(log, &s->applier_, po));
+  JARING_ASSIGN_OR_RETURN(s->projection_, projection::OpenFor(s->options_.mode, log, &s->applier_, po));
   s->engine_ = std::make_unique<Engine>(log, s->projection_.get(), s->clock_, s->options_.apply_timeout);
-  JARING_RETURN_IF_ERROR(s->projection_->CatchUp());
-  s->projection_->Start();
-  if (s->options_.engine_interval > absl::ZeroDuration()) s->engine_->Start(s->options_.engine_interval);
+  // Only the writer derives decisions; a replica or snapshot reads the ones
+  // recorded.
+  if (s->options_.mode == projection::Mode::kWriter && s->options_.engine_interval > absl::ZeroDuration()) {
+    s->engine_->Start(s->options_.engine_interval);
+  }
   return s;
 }
 
@@ -140,6 +155,7 @@ absl::StatusOr<std::vector<std::shared_ptr<const PublishedRules>>> EligibilitySe
 
 absl::StatusOr<v1::PublishRuleSetResponse> EligibilityServiceImpl::PublishRuleSet(
     const v1::PublishRuleSetRequest& r) {
+  JARING_RETURN_IF_ERROR(projection::RequireWriter(options_.mode, "eligibility"));
   if (!r.has_rule_set()) return Invalid("rule_set", "is required");
   if (!r.rule_set().has_effective_from()) return Invalid("rule_set.effective_from", "is required");
   if (r.rule_set().effective_from().seconds() <= 0) return Invalid("rule_set.effective_from", "must be after 1970");

@@ -29,6 +29,10 @@ struct ServiceOptions {
   // How often the engine looks for work when idle; zero: the engine does not
   // run on its own (tests call engine().Step() / Settle()).
   absl::Duration engine_interval = absl::Milliseconds(20);
+  // kWriter: commands and background work; kReplica: follows the log and
+  // answers reads only; kSnapshot: a frozen as-of store (jaring replay),
+  // reads only, the log is never touched (may be null).
+  projection::Mode mode = projection::Mode::kWriter;
 };
 
 class EligibilityServiceImpl final : public v1::EligibilityService::Service {
@@ -38,6 +42,10 @@ class EligibilityServiceImpl final : public v1::EligibilityService::Service {
   static absl::StatusOr<std::unique_ptr<EligibilityServiceImpl>> Create(eventlog::EventLog* log,
                                                                         ServiceOptions options);
   ~EligibilityServiceImpl() override;
+  // Builds this service's store as of `bound` into `dir` (jaring replay):
+  // the live service's applier and topics, nothing live touched. Errors as
+  // projection::BuildAsOf.
+  static absl::Status BuildAsOf(eventlog::EventLog* log, const std::string& dir, const projection::Bound& bound);
 
   // The RPCs without gRPC (the handlers call these).
   absl::StatusOr<v1::PublishRuleSetResponse> PublishRuleSet(const v1::PublishRuleSetRequest& r);

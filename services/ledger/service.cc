@@ -90,23 +90,37 @@ LedgerServiceImpl::~LedgerServiceImpl() {
   if (projection_) projection_->Stop();
 }
 
+namespace {
+projection::Options ProjectionOptions(const std::string& dir) {
+  projection::Options po;
+  po.dir = dir;
+  po.topics = {std::string(events::kPopulationTopic), std::string(events::kEligibilityTopic),
+               std::string(events::kLedgerTopic)};
+  return po;
+}
+}  // namespace
+
+absl::Status LedgerServiceImpl::BuildAsOf(eventlog::EventLog* log, const std::string& dir,
+                                          const projection::Bound& bound) {
+  LedgerApplier applier;
+  return projection::BuildAsOf(log, &applier, ProjectionOptions(dir), bound);
+}
+
 absl::StatusOr<std::unique_ptr<LedgerServiceImpl>> LedgerServiceImpl::Create(eventlog::EventLog* log,
                                                                              ServiceOptions options) {
   std::unique_ptr<LedgerServiceImpl> s(new LedgerServiceImpl(log, std::move(options)));
-  JARING_ASSIGN_OR_RETURN(s->partitions_, log->PartitionCount(events::kLedgerTopic));
-  projection::Options po;
-  po.dir = s->options_.store_dir;
-  po.topics = {std::string(events::kPopulationTopic), std::string(events::kEligibilityTopic),
-               std::string(events::kLedgerTopic)};
+  const bool writer = s->options_.mode == projection::Mode::kWriter;
+  projection::Options po = ProjectionOptions(s->options_.store_dir);
   LedgerServiceImpl* self = s.get();
   po.on_commit = [self] {
     absl::MutexLock l(&self->scan_mu_);
     self->nudged_ = true;
   };
-  JARING_ASSIGN_OR_RETURN(s->projection_, projection::Projection::Open(log, &s->applier_, po));
-  JARING_RETURN_IF_ERROR(s->projection_->CatchUp());
-  s->projection_->Start();
-  if (s->options_.scan_interval > absl::ZeroDuration()) {
+  JARING_ASSIGN_OR_RETURN(s->projection_, projection::OpenFor(s->options_.mode, log, &s->applier_, po));
+  for (const auto& [tp, next] : s->projection_->NextOffsets()) {
+    if (tp.first == events::kLedgerTopic) s->partitions_ = std::max(s->partitions_, tp.second + 1);
+  }
+  if (writer && s->options_.scan_interval > absl::ZeroDuration()) {
     s->scanner_ = std::thread([self] {
       for (;;) {
         {
@@ -134,6 +148,7 @@ NewEntry LedgerServiceImpl::Entry(std::string key, std::string event_id, std::st
 }
 
 absl::Status LedgerServiceImpl::CatchUpJournal() {
+  JARING_RETURN_IF_ERROR(projection::RequireWriter(options_.mode, "ledger"));
   for (int32_t p = 0; p < partitions_; ++p) {
     JARING_ASSIGN_OR_RETURN(int64_t end, log_->EndOffset(events::kLedgerTopic, p));
     JARING_RETURN_IF_ERROR(projection_->WaitFor(events::kLedgerTopic, p, end, options_.apply_timeout));
@@ -262,6 +277,7 @@ absl::StatusOr<v1::AllocateBudgetResponse> LedgerServiceImpl::AllocateBudget(con
 }
 
 absl::StatusOr<v1::OpenCycleResponse> LedgerServiceImpl::OpenCycle(const v1::OpenCycleRequest& r) {
+  JARING_RETURN_IF_ERROR(projection::RequireWriter(options_.mode, "ledger"));
   if (r.program().empty()) return Invalid("program", "is required");
   if (r.period().empty()) return Invalid("period", "is required (a stage period, e.g. 2026-Q2)");
   if (r.region_prefix().empty()) return Invalid("region_prefix", "is required (e.g. 52.71)");
@@ -483,7 +499,7 @@ absl::StatusOr<std::optional<NewEntry>> LedgerServiceImpl::ClaimIfOverpaid(const
                                                                            const v1::GetCycleResponse& cycle,
                                                                            std::string_view cause_event_id) {
   const v1::EntitlementCreated& c = ent.created();
-  const std::string claim_id = events::DeterministicId("recovery", {c.entitlement_id()});
+  const std::string claim_id = RecoveryClaimId(c.entitlement_id());
   rocksdb::DB* db = projection_->db();
   JARING_ASSIGN_OR_RETURN(std::optional<std::string> had, Read(db, keys::Claim(claim_id)));
   if (had) return std::nullopt;
@@ -817,6 +833,10 @@ absl::StatusOr<v1::GetInclusionProofResponse> LedgerServiceImpl::GetInclusionPro
 }
 
 absl::StatusOr<v1::VerifyLedgerResponse> LedgerServiceImpl::VerifyLedger(const v1::VerifyLedgerRequest&) {
+  if (log_ == nullptr) {
+    return absl::FailedPreconditionError(
+        "VerifyLedger reads the journal on the log itself; a replay holds only the store: verify on the live system");
+  }
   rocksdb::DB* db = projection_->db();
   v1::VerifyLedgerResponse resp;
   resp.set_ok(true);

@@ -31,6 +31,10 @@ struct ServiceOptions {
   absl::Duration scan_interval = absl::Milliseconds(200);
   // Journal records per Append.
   int append_chunk = 10000;
+  // kWriter: commands and background work; kReplica: follows the log and
+  // answers reads only; kSnapshot: a frozen as-of store (jaring replay),
+  // reads only, the log is never touched (may be null).
+  projection::Mode mode = projection::Mode::kWriter;
 };
 
 // One journal entry to append: the envelope with its ledger_entry's kind,
@@ -46,6 +50,10 @@ class LedgerServiceImpl final : public v1::LedgerService::Service {
  public:
   static absl::StatusOr<std::unique_ptr<LedgerServiceImpl>> Create(eventlog::EventLog* log, ServiceOptions options);
   ~LedgerServiceImpl() override;
+  // Builds this service's store as of `bound` into `dir` (jaring replay):
+  // the live service's applier and topics, nothing live touched. Errors as
+  // projection::BuildAsOf.
+  static absl::Status BuildAsOf(eventlog::EventLog* log, const std::string& dir, const projection::Bound& bound);
 
   absl::StatusOr<v1::AllocateBudgetResponse> AllocateBudget(const v1::AllocateBudgetRequest& r);
   absl::StatusOr<v1::OpenCycleResponse> OpenCycle(const v1::OpenCycleRequest& r);

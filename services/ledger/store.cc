@@ -359,4 +359,8 @@ absl::StatusOr<bool> HadLivingMember(rocksdb::DB* db, std::string_view kk, int64
   return false;
 }
 
+std::string RecoveryClaimId(std::string_view entitlement_id) {
+  return events::DeterministicId("recovery", {entitlement_id});
+}
+
 }  // namespace jaring::ledger_service

@@ -115,4 +115,8 @@ absl::StatusOr<bool> HadLivingMember(rocksdb::DB* db, std::string_view kk, int64
 
 int64_t DecodeBalance(std::string_view bytes);
 
+// The id of the one recovery claim an entitlement can have (derived, so a
+// claim is never raised twice).
+std::string RecoveryClaimId(std::string_view entitlement_id);
+
 }  // namespace jaring::ledger_service

@@ -93,18 +93,29 @@ PopulationServiceImpl::~PopulationServiceImpl() {
   if (projection_) projection_->Stop();
 }
 
-absl::StatusOr<std::unique_ptr<PopulationServiceImpl>> PopulationServiceImpl::Create(eventlog::EventLog* log,
-                                                                                     ServiceOptions options) {
-  std::unique_ptr<PopulationServiceImpl> s(new PopulationServiceImpl(log, std::move(options)));
+namespace {
+projection::Options ProjectionOptions(const std::string& dir) {
   projection::Options po;
-  po.dir = s->options_.store_dir;
+  po.dir = dir;
   // The access topic only feeds ListAccessRecords (who looked at what).
   po.topics = {std::string(events::kPopulationTopic), std::string(events::kAccessTopic)};
   po.poll_timeout = absl::Milliseconds(20);
-  JARING_ASSIGN_OR_RETURN(s->projection_, projection::Projection::Open(log, &s->applier_, po));
-  JARING_RETURN_IF_ERROR(s->projection_->CatchUp());
+  return po;
+}
+}  // namespace
+
+absl::Status PopulationServiceImpl::BuildAsOf(eventlog::EventLog* log, const std::string& dir,
+                                              const projection::Bound& bound) {
+  PopulationApplier applier;
+  return projection::BuildAsOf(log, &applier, ProjectionOptions(dir), bound);
+}
+
+absl::StatusOr<std::unique_ptr<PopulationServiceImpl>> PopulationServiceImpl::Create(eventlog::EventLog* log,
+                                                                                     ServiceOptions options) {
+  std::unique_ptr<PopulationServiceImpl> s(new PopulationServiceImpl(log, std::move(options)));
+  projection::Options po = ProjectionOptions(s->options_.store_dir);
+  JARING_ASSIGN_OR_RETURN(s->projection_, projection::OpenFor(s->options_.mode, log, &s->applier_, po));
   s->reader_ = PopulationReader(s->projection_->db());
-  s->projection_->Start();
   return s;
 }
 
@@ -161,6 +172,7 @@ absl::StatusOr<v1::CommandResult> PopulationServiceImpl::Execute(const v1::Comma
                                                                  const std::string& primary_kk,
                                                                  std::vector<std::string> lock_keys,
                                                                  const Planner& plan) {
+  JARING_RETURN_IF_ERROR(projection::RequireWriter(options_.mode, "population"));
   JARING_RETURN_IF_ERROR(ValidateRequestId("context.request_id", ctx.request_id()));
   Times times;
   JARING_RETURN_IF_ERROR(ValidateEventTimes(ctx, clock_->Now(), &times.occurred_at, &times.recorded_at));
@@ -487,6 +499,7 @@ absl::StatusOr<v1::CommandResult> PopulationServiceImpl::CorrectRecord(const v1:
 grpc::Status PopulationServiceImpl::Import(grpc::ServerContext* context,
                                            grpc::ServerReaderWriter<v1::ImportResponse, v1::ImportRequest>* stream) {
   JARING_AUTHORIZE(context);
+  if (absl::Status w = projection::RequireWriter(options_.mode, "population"); !w.ok()) return ToGrpc(w);
   v1::ImportProgress progress;
   auto send_error = [&](int64_t line, const absl::Status& st) {
     v1::ImportResponse resp;

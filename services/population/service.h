@@ -34,6 +34,10 @@ struct ServiceOptions {
   absl::Duration apply_timeout = absl::Seconds(30);
   // Rows per append during an import.
   int import_chunk = 500;
+  // kWriter: commands and background work; kReplica: follows the log and
+  // answers reads only; kSnapshot: a frozen as-of store (jaring replay),
+  // reads only, the log is never touched (may be null).
+  projection::Mode mode = projection::Mode::kWriter;
 };
 
 class PopulationServiceImpl final : public v1::PopulationService::Service {
@@ -44,6 +48,10 @@ class PopulationServiceImpl final : public v1::PopulationService::Service {
   static absl::StatusOr<std::unique_ptr<PopulationServiceImpl>> Create(eventlog::EventLog* log,
                                                                        ServiceOptions options);
   ~PopulationServiceImpl() override;
+  // Builds this service's store as of `bound` into `dir` (jaring replay):
+  // the live service's applier and topics, nothing live touched. Errors as
+  // projection::BuildAsOf.
+  static absl::Status BuildAsOf(eventlog::EventLog* log, const std::string& dir, const projection::Bound& bound);
 
   // The same commands without gRPC (the handlers call these).
   absl::StatusOr<v1::CommandResult> RegisterFamily(const v1::RegisterFamilyRequest& r);

@@ -7,7 +7,6 @@
 
 #include <atomic>
 #include <cstdio>
-#include <nlohmann/json.hpp>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/match.h"
@@ -15,6 +14,7 @@
 #include "absl/strings/str_split.h"
 #include "libs/auth/token.h"
 #include "libs/base/grpc_status.h"
+#include "libs/base/log.h"
 #include "libs/base/status.h"
 #include "libs/base/strings.h"
 #include "libs/eventlog/eventlog.h"
@@ -70,13 +70,6 @@ std::string FieldValue(const Message& m, std::string_view path) {
 
 absl::Status Denied(std::string_view field, std::string_view why) {
   return absl::PermissionDeniedError(absl::StrCat(Av(field), ": ", Av(why)));
-}
-
-std::string Json(std::initializer_list<std::pair<std::string_view, std::string_view>> fields, absl::Time now) {
-  nlohmann::json j;
-  j["ts"] = absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", now, absl::UTCTimeZone());
-  for (const auto& [k, v] : fields) j[std::string(k)] = std::string(v);
-  return j.dump();
 }
 
 // The address of a peer without its port ("ipv4:127.0.0.1:5555" ->
@@ -162,21 +155,20 @@ class AuthInterceptor final : public grpc::experimental::Interceptor {
       absl::MutexLock l(&state_.mu);
       if (policy_ != nullptr && !state_.asked) {
         // A handler without JARING_AUTHORIZE: a bug the tests look for.
-        guard_->Log(Json({{"level", "error"}, {"event", "handler_skipped_authorization"}, {"method", method_}},
-                         guard_->clock().Now()));
+        guard_->Log(log::JsonLine("error", "handler_skipped_authorization", {{"method", method_}},
+                                  guard_->clock().Now()));
       }
       if (!state_.decision.ok()) {
         const std::string code = absl::StatusCodeToString(state_.decision.code());
         if (methods->GetSendStatus().ok()) methods->ModifySendStatus(ToGrpc(state_.decision));
-        guard_->Log(Json({{"level", "warn"},
-                          {"event", "permission_denied"},
-                          {"method", method_},
-                          {"role", RoleName(state_.principal.role)},
-                          {"subject", state_.principal.subject},
-                          {"proven_by", state_.principal.proven_by},
-                          {"code", code},
-                          {"reason", Sv(state_.decision.message())}},
-                         guard_->clock().Now()));
+        guard_->Log(log::JsonLine("warn", "permission_denied",
+                                  {{"method", method_},
+                                   {"role", RoleName(state_.principal.role)},
+                                   {"subject", state_.principal.subject},
+                                   {"proven_by", state_.principal.proven_by},
+                                   {"code", code},
+                                   {"reason", Sv(state_.decision.message())}},
+                                  guard_->clock().Now()));
       }
     }
     methods->Proceed();

@@ -33,6 +33,18 @@ class ManualClock final : public Clock {
   std::atomic<int64_t> micros_;
 };
 
+// The real clock moved by a fixed offset: it starts at `start` when made and
+// runs at real speed (jaring serve --clock-start, for drills and tests that
+// need a known date). Thread-safe.
+class OffsetClock final : public Clock {
+ public:
+  explicit OffsetClock(absl::Time start) : offset_(start - absl::Now()) {}
+  absl::Time Now() const override { return absl::Now() + offset_; }
+
+ private:
+  const absl::Duration offset_;
+};
+
 // Indonesia's calendar days are taken in WIB (UTC+7, no DST) everywhere in
 // Jaring: "today", "the decision as of 1 March", the date a rule set takes
 // effect. One zone for the whole country keeps answers reproducible; at most

@@ -674,7 +674,7 @@ absl::Status Rebuild(eventlog::EventLog* log, Applier* applier, Options options)
 }
 
 absl::Status BuildAsOf(eventlog::EventLog* log, Applier* applier, Options options,
-                       const Bound& bound) {
+                       const Bound& bound, Stats* stats) {
   JARING_RETURN_IF_ERROR(RequireFresh(options.dir));
   if (options.max_batch_events == 0) return absl::InvalidArgumentError("max_batch_events: must be at least 1");
   options.use_wal = false;
@@ -705,6 +705,7 @@ absl::Status BuildAsOf(eventlog::EventLog* log, Applier* applier, Options option
   }
   rocksdb::FlushOptions fo;
   fo.wait = true;
+  if (stats != nullptr) *stats = p->stats();
   return FromRocks(p->db_->Flush(fo), "flush rebuilt store");
 }
 

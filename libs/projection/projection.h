@@ -228,7 +228,7 @@ class Projection {
                       const std::map<std::string, int64_t>& skipped);
   void Fail(absl::Status status);
 
-  friend absl::Status BuildAsOf(eventlog::EventLog*, Applier*, Options, const Bound&);
+  friend absl::Status BuildAsOf(eventlog::EventLog*, Applier*, Options, const Bound&, Stats*);
   friend absl::Status Rebuild(eventlog::EventLog*, Applier*, Options);
 
   eventlog::EventLog* const log_;
@@ -256,8 +256,9 @@ absl::Status Rebuild(eventlog::EventLog* log, Applier* applier, Options options)
 // without touching any live store: reads every partition to its end offset
 // at the start of the call (or to the bound's offsets) and applies only what
 // the bound admits. The result is marked as a snapshot: Open refuses it.
+// `stats` (optional) receives what the build applied and filtered out.
 absl::Status BuildAsOf(eventlog::EventLog* log, Applier* applier, Options options,
-                       const Bound& bound);
+                       const Bound& bound, Stats* stats = nullptr);
 
 // How a service holds its projection (jaring serve, jaring replay).
 enum class Mode {

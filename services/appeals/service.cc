@@ -190,9 +190,9 @@ projection::Options ProjectionOptions(const std::string& dir) {
 }  // namespace
 
 absl::Status AppealsServiceImpl::BuildAsOf(eventlog::EventLog* log, const std::string& dir,
-                                           const projection::Bound& bound) {
+                                           const projection::Bound& bound, projection::Stats* stats) {
   AppealsApplier applier;
-  return projection::BuildAsOf(log, &applier, ProjectionOptions(dir), bound);
+  return projection::BuildAsOf(log, &applier, ProjectionOptions(dir), bound, stats);
 }
 
 absl::StatusOr<std::unique_ptr<AppealsServiceImpl>> AppealsServiceImpl::Create(eventlog::EventLog* log,

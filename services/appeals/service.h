@@ -63,7 +63,8 @@ class AppealsServiceImpl final : public v1::AppealsService::Service {
   // Builds this service's store as of `bound` into `dir` (jaring replay):
   // the live service's applier and topics, nothing live touched. Errors as
   // projection::BuildAsOf.
-  static absl::Status BuildAsOf(eventlog::EventLog* log, const std::string& dir, const projection::Bound& bound);
+  static absl::Status BuildAsOf(eventlog::EventLog* log, const std::string& dir, const projection::Bound& bound,
+                                projection::Stats* stats = nullptr);
   ~AppealsServiceImpl() override;
 
   // The RPCs without gRPC.

@@ -145,16 +145,19 @@ v1::AuditFamily AuditServiceImpl::Family(const std::string& kk, const std::strin
   return f;
 }
 
-absl::StatusOr<v1::AuditSource> AuditServiceImpl::GetAuditSource() const {
-  v1::AuditSource s;
+absl::StatusOr<v1::GetAuditSourceResponse> AuditServiceImpl::GetAuditSource() const {
+  v1::GetAuditSourceResponse s;
   s.set_kind(options_.kind);
   *s.mutable_as_of() = events::ToProtoTime(clock_->Now());
   for (const std::string& name : options_.services) s.add_services(name);
   auto add = [&](std::string_view name, const projection::Projection& p) {
     v1::ServiceEvents* e = s.add_events();
     e->set_service(std::string(name));
-    e->set_events_applied(p.stats().events_applied);
-    e->set_filtered_out(p.stats().filtered_out);
+    int64_t read = 0;
+    for (const auto& [tp, next] : p.NextOffsets()) read += next;
+    e->set_records_read(read);
+    auto it = options_.filtered_out.find(std::string(name));
+    e->set_filtered_out(it != options_.filtered_out.end() ? it->second : p.stats().filtered_out);
   };
   if (options_.population) add("population", options_.population->projection());
   if (options_.eligibility) add("eligibility", options_.eligibility->projection());
@@ -444,7 +447,7 @@ absl::StatusOr<v1::ListPeopleInTwoPlacesResponse> AuditServiceImpl::ListPeopleIn
 // --------------------------------------------------------------- handlers
 
 grpc::Status AuditServiceImpl::GetAuditSource(grpc::ServerContext* context, const v1::GetAuditSourceRequest*,
-                                              v1::AuditSource* out) {
+                                              v1::GetAuditSourceResponse* out) {
   JARING_AUTHORIZE(context);
   return Reply(GetAuditSource(), out);
 }

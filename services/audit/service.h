@@ -10,6 +10,7 @@
 // RocksDB databases, read without locks).
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -45,6 +46,9 @@ struct AuditOptions {
   // Not owned; null means Clock::Real().
   const Clock* clock = nullptr;
   v1::AuditSourceKind kind = v1::AUDIT_SOURCE_KIND_LIVE;
+  // A replay: events each store left out as recorded after its moment (from
+  // REPLAY.json), by service.
+  std::map<std::string, int64_t> filtered_out;
 };
 
 class AuditServiceImpl final : public v1::AuditService::Service {
@@ -55,7 +59,7 @@ class AuditServiceImpl final : public v1::AuditService::Service {
   // The RPCs without gRPC. Errors: kInvalidArgument naming a missing or
   // malformed field; kFailedPrecondition when the service a question needs
   // is not served here; kDataLoss for a store that does not parse.
-  absl::StatusOr<v1::AuditSource> GetAuditSource() const;
+  absl::StatusOr<v1::GetAuditSourceResponse> GetAuditSource() const;
   absl::StatusOr<v1::ListEligibleOnResponse> ListEligibleOn(const v1::ListEligibleOnRequest& r) const;
   absl::StatusOr<v1::ListEligibilityChangesResponse> ListEligibilityChanges(
       const v1::ListEligibilityChangesRequest& r) const;
@@ -66,7 +70,7 @@ class AuditServiceImpl final : public v1::AuditService::Service {
   absl::StatusOr<v1::ListCycleDiscrepanciesResponse> ListCycleDiscrepancies(
       const v1::ListCycleDiscrepanciesRequest& r) const;
 
-  grpc::Status GetAuditSource(grpc::ServerContext*, const v1::GetAuditSourceRequest*, v1::AuditSource*) override;
+  grpc::Status GetAuditSource(grpc::ServerContext*, const v1::GetAuditSourceRequest*, v1::GetAuditSourceResponse*) override;
   grpc::Status ListEligibleOn(grpc::ServerContext*, const v1::ListEligibleOnRequest*,
                               v1::ListEligibleOnResponse*) override;
   grpc::Status ListEligibilityChanges(grpc::ServerContext*, const v1::ListEligibilityChangesRequest*,

@@ -397,7 +397,7 @@ TEST_F(AuditTest, AReplayAsOfAPastMomentAnswersAsTheLiveSystemDidThen) {
   ASSERT_OK_AND_ASSIGN(v1::ListPaymentsWithoutLivingMemberResponse dead,
                        replay->ListPaymentsWithoutLivingMember(v1::ListPaymentsWithoutLivingMemberRequest()));
   EXPECT_EQ(dead.payments_size(), 0) << "the death was not known then";
-  ASSERT_OK_AND_ASSIGN(v1::AuditSource source, replay->GetAuditSource());
+  ASSERT_OK_AND_ASSIGN(v1::GetAuditSourceResponse source, replay->GetAuditSource());
   EXPECT_EQ(source.kind(), v1::AUDIT_SOURCE_KIND_REPLAY);
   EXPECT_EQ(events::ToMillis(source.as_of()), absl::ToUnixMillis(then));
 

@@ -115,9 +115,9 @@ projection::Options ProjectionOptions(const std::string& dir) {
 }  // namespace
 
 absl::Status EligibilityServiceImpl::BuildAsOf(eventlog::EventLog* log, const std::string& dir,
-                                               const projection::Bound& bound) {
+                                               const projection::Bound& bound, projection::Stats* stats) {
   EligibilityApplier applier;
-  return projection::BuildAsOf(log, &applier, ProjectionOptions(dir), bound);
+  return projection::BuildAsOf(log, &applier, ProjectionOptions(dir), bound, stats);
 }
 
 absl::StatusOr<std::unique_ptr<EligibilityServiceImpl>> EligibilityServiceImpl::Create(eventlog::EventLog* log,

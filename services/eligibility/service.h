@@ -45,7 +45,8 @@ class EligibilityServiceImpl final : public v1::EligibilityService::Service {
   // Builds this service's store as of `bound` into `dir` (jaring replay):
   // the live service's applier and topics, nothing live touched. Errors as
   // projection::BuildAsOf.
-  static absl::Status BuildAsOf(eventlog::EventLog* log, const std::string& dir, const projection::Bound& bound);
+  static absl::Status BuildAsOf(eventlog::EventLog* log, const std::string& dir, const projection::Bound& bound,
+                                projection::Stats* stats = nullptr);
 
   // The RPCs without gRPC (the handlers call these).
   absl::StatusOr<v1::PublishRuleSetResponse> PublishRuleSet(const v1::PublishRuleSetRequest& r);

@@ -1,6 +1,8 @@
 // jaring: the Jaring server.
 //
-//   jaring serve [SERVICE...] [--data DIR] [--listen HOST:PORT] [--kafka BOOTSTRAP]
+//   jaring serve [SERVICE...] [--config FILE] [--data DIR] [--listen HOST:PORT] [--kafka BOOTSTRAP]
+//   jaring serve --replay DIR
+//   jaring replay --as-of T --out DIR [--data DIR | --kafka BOOTSTRAP]
 //   jaring token --role ROLE --subject ID [--region PREFIX] [--ttl 8h]
 //   jaring devbroker [--brokers N]
 #include <cstdio>
@@ -11,6 +13,11 @@
 int main(int argc, char** argv) {
   CLI::App app{"jaring: event-sourced digital social assistance (bansos) server"};
   app.require_subcommand(1);
+  app.fallthrough();
+  // Flags from a TOML file, one section per command ([serve], [replay]);
+  // a flag on the command line wins. An unknown key is an error.
+  app.set_config("--config", "", "Read flags from a TOML file, a section per command ([serve]); the command line wins");
+  app.allow_config_extras(CLI::config_extras_mode::error);
 
   jaring::server::ServeFlags serve;
   CLI::App* serve_cmd = app.add_subcommand(
@@ -20,6 +27,13 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--listen", serve.listen, "gRPC listen address; port 0 picks a free one")
       ->capture_default_str();
   serve_cmd->add_option("--kafka", serve.kafka, "Kafka bootstrap servers; empty means the embedded log");
+  serve_cmd->add_option("--kafka-option", serve.kafka_options,
+                        "A librdkafka property KEY=VALUE for the Kafka clients (security.protocol=SSL, sasl.*); "
+                        "repeatable");
+  serve_cmd->add_option("--kafka-fetch-wait", serve.kafka_fetch_wait_ms,
+                        "Milliseconds a reader's fetch may wait at the end of a partition")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 10000));
   serve_cmd->add_option("--appeals-key", serve.appeals_key,
                         "Key file of the appeals service's filer NIK hashes (default DATA/keys/appeals-filer.key, "
                         "made on first start; keep it out of the repository and back it up)");
@@ -42,9 +56,36 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0.001, 86400.0));
   serve_cmd->add_flag("--plaintext", serve.plaintext,
                       "Serve without TLS (only on a loopback address; scripts/dev-certs.sh makes certificates)");
+  serve_cmd->add_flag("--read-only", serve.read_only,
+                      "Serve read-only replicas that follow the log (needs --kafka); writes are refused");
+  serve_cmd->add_option("--replay", serve.replay,
+                        "Serve a replay made by `jaring replay` (its directory): frozen stores, reads and audit only");
+  serve_cmd->add_option("--export-key", serve.export_key,
+                        "Key of the audit's keyed references to families and people (default DATA/keys/export.key, "
+                        "made on first start)");
+  serve_cmd->add_option("--clock-start", serve.clock_start,
+                        "Start the service clock at this instant (RFC 3339 or YYYY-MM-DD) and run on; for drills "
+                        "and tests");
   serve_cmd
       ->add_option("services", serve.services,
-                   "Services to serve: population, eligibility, appeals, ledger, or all (default)")
+                   "Services to serve: population, eligibility, appeals, ledger, audit, or all (default)")
+      ->check(CLI::IsMember({"population", "eligibility", "appeals", "ledger", "audit", "all"}));
+
+  jaring::server::ReplayFlags replay;
+  CLI::App* replay_cmd = app.add_subcommand(
+      "replay",
+      "Rebuild the projections as of a moment into a new directory, without touching the live system; "
+      "`jaring serve --replay DIR` answers from it");
+  replay_cmd->add_option("--as-of", replay.as_of,
+                         "The moment: YYYY-MM-DD (the end of that day, WIB) or RFC 3339")
+      ->required();
+  replay_cmd->add_option("--out", replay.out, "A new directory for the replay")->required();
+  replay_cmd->add_option("--data", replay.data_dir, "The live data directory (its log is read beside the server)")
+      ->capture_default_str();
+  replay_cmd->add_option("--kafka", replay.kafka, "Read the log from Kafka instead");
+  replay_cmd->add_option("--kafka-option", replay.kafka_options, "A librdkafka property KEY=VALUE; repeatable");
+  replay_cmd
+      ->add_option("services", replay.services, "Which stores: population, eligibility, appeals, ledger, or all")
       ->check(CLI::IsMember({"population", "eligibility", "appeals", "ledger", "all"}));
 
   jaring::server::TokenFlags token;
@@ -74,6 +115,7 @@ int main(int argc, char** argv) {
 
   absl::Status st;
   if (*serve_cmd) st = jaring::server::Serve(serve);
+  if (*replay_cmd) st = jaring::server::Replay(replay);
   if (*dev_cmd) st = jaring::server::Devbroker(dev);
   if (*token_cmd) st = jaring::server::IssueToken(token);
   if (!st.ok()) {

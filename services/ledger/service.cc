@@ -101,9 +101,9 @@ projection::Options ProjectionOptions(const std::string& dir) {
 }  // namespace
 
 absl::Status LedgerServiceImpl::BuildAsOf(eventlog::EventLog* log, const std::string& dir,
-                                          const projection::Bound& bound) {
+                                          const projection::Bound& bound, projection::Stats* stats) {
   LedgerApplier applier;
-  return projection::BuildAsOf(log, &applier, ProjectionOptions(dir), bound);
+  return projection::BuildAsOf(log, &applier, ProjectionOptions(dir), bound, stats);
 }
 
 absl::StatusOr<std::unique_ptr<LedgerServiceImpl>> LedgerServiceImpl::Create(eventlog::EventLog* log,
@@ -743,6 +743,17 @@ absl::StatusOr<v1::GetCycleResponse> LedgerServiceImpl::GetCycle(const v1::GetCy
     out->set_families(n);
   }
   return cycle;
+}
+
+absl::StatusOr<std::vector<v1::GetCycleResponse>> LedgerServiceImpl::ListCycles() {
+  std::vector<v1::GetCycleResponse> out;
+  JARING_RETURN_IF_ERROR(Scan(projection_->db(), keys::Cycle(""), [&](std::string_view, std::string_view v) -> absl::Status {
+    v1::GetCycleResponse c;
+    if (!c.ParseFromArray(v.data(), static_cast<int>(v.size()))) return absl::DataLossError("ledger store: a cycle does not parse");
+    out.push_back(std::move(c));
+    return absl::OkStatus();
+  }));
+  return out;
 }
 
 absl::StatusOr<v1::ListAccountsResponse> LedgerServiceImpl::ListAccounts(const v1::ListAccountsRequest& r) {

@@ -53,7 +53,8 @@ class LedgerServiceImpl final : public v1::LedgerService::Service {
   // Builds this service's store as of `bound` into `dir` (jaring replay):
   // the live service's applier and topics, nothing live touched. Errors as
   // projection::BuildAsOf.
-  static absl::Status BuildAsOf(eventlog::EventLog* log, const std::string& dir, const projection::Bound& bound);
+  static absl::Status BuildAsOf(eventlog::EventLog* log, const std::string& dir, const projection::Bound& bound,
+                                projection::Stats* stats = nullptr);
 
   absl::StatusOr<v1::AllocateBudgetResponse> AllocateBudget(const v1::AllocateBudgetRequest& r);
   absl::StatusOr<v1::OpenCycleResponse> OpenCycle(const v1::OpenCycleRequest& r);
@@ -73,6 +74,8 @@ class LedgerServiceImpl final : public v1::LedgerService::Service {
   // national cycle); nullopt when there is no such cycle.
   absl::StatusOr<std::optional<std::string>> CycleRegion(std::string_view cycle_id);
   absl::StatusOr<v1::ListAccountsResponse> ListAccounts(const v1::ListAccountsRequest& r);
+  // Every cycle's state (for metrics and audit), in cycle id order.
+  absl::StatusOr<std::vector<v1::GetCycleResponse>> ListCycles();
   absl::StatusOr<v1::GetFamilyLedgerResponse> GetFamilyLedger(const v1::GetFamilyLedgerRequest& r);
   absl::StatusOr<v1::ListRecoveryClaimsResponse> ListRecoveryClaims(const v1::ListRecoveryClaimsRequest& r);
   absl::StatusOr<v1::GetInclusionProofResponse> GetInclusionProof(const v1::GetInclusionProofRequest& r);

@@ -105,9 +105,9 @@ projection::Options ProjectionOptions(const std::string& dir) {
 }  // namespace
 
 absl::Status PopulationServiceImpl::BuildAsOf(eventlog::EventLog* log, const std::string& dir,
-                                              const projection::Bound& bound) {
+                                              const projection::Bound& bound, projection::Stats* stats) {
   PopulationApplier applier;
-  return projection::BuildAsOf(log, &applier, ProjectionOptions(dir), bound);
+  return projection::BuildAsOf(log, &applier, ProjectionOptions(dir), bound, stats);
 }
 
 absl::StatusOr<std::unique_ptr<PopulationServiceImpl>> PopulationServiceImpl::Create(eventlog::EventLog* log,

@@ -51,7 +51,8 @@ class PopulationServiceImpl final : public v1::PopulationService::Service {
   // Builds this service's store as of `bound` into `dir` (jaring replay):
   // the live service's applier and topics, nothing live touched. Errors as
   // projection::BuildAsOf.
-  static absl::Status BuildAsOf(eventlog::EventLog* log, const std::string& dir, const projection::Bound& bound);
+  static absl::Status BuildAsOf(eventlog::EventLog* log, const std::string& dir, const projection::Bound& bound,
+                                projection::Stats* stats = nullptr);
 
   // The same commands without gRPC (the handlers call these).
   absl::StatusOr<v1::CommandResult> RegisterFamily(const v1::RegisterFamilyRequest& r);

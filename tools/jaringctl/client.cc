@@ -56,6 +56,18 @@ struct Visitor {
 
 }  // namespace
 
+GlobalFlags GlobalFlags::For(std::string_view service) const {
+  GlobalFlags g = *this;
+  const std::string* own = nullptr;
+  if (service == "jaring.v1.PopulationService") own = &population_target;
+  if (service == "jaring.v1.EligibilityService") own = &eligibility_target;
+  if (service == "jaring.v1.AppealsService") own = &appeals_target;
+  if (service == "jaring.v1.LedgerService") own = &ledger_target;
+  if (service == "jaring.v1.AuditService") own = &audit_target;
+  if (own != nullptr && !own->empty()) g.target = *own;
+  return g;
+}
+
 std::string CodeName(grpc::StatusCode code) {
   return absl::StatusCodeToString(static_cast<absl::StatusCode>(code));
 }
@@ -108,7 +120,9 @@ int Client::Fail(const grpc::Status& status) const {
   std::fprintf(stderr, "jaringctl: %s: %s\n", CodeName(status.error_code()).c_str(),
                status.error_message().c_str());
   if (status.error_code() == grpc::StatusCode::UNAVAILABLE) {
-    std::fprintf(stderr, "jaringctl: hint: is `jaring serve` running at %s? (set --target or JARING_TARGET)\n",
+    std::fprintf(stderr,
+                 "jaringctl: hint: is `jaring serve` running at %s? (set --target or JARING_TARGET, or the "
+                 "service's own --population-target, --ledger-target, ...)\n",
                  flags_.target.c_str());
     return kExitUnreachable;
   }

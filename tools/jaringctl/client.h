@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "grpcpp/grpcpp.h"
 #include "jaring/v1/population_service.grpc.pb.h"
@@ -33,10 +34,19 @@ struct GlobalFlags {
   // file holding one. Neither: the caller is the public (or its client
   // certificate speaks for it).
   std::string token, token_file;
+  // Where each service is when they run as separate processes
+  // (--population-target …); empty: --target.
+  std::string population_target, eligibility_target, appeals_target, ledger_target, audit_target;
+
+  // These flags with `target` set to where `service` ("jaring.v1.
+  // LedgerService") is served.
+  GlobalFlags For(std::string_view service) const;
 };
 
-// Owns the channel and the stub. Not thread-safe to construct; the stub may
-// be used from several threads.
+// Owns the channel and the population stub (to the population service's
+// target: make it with flags.For("jaring.v1.PopulationService") when the
+// services run apart). Not thread-safe to construct; the stub may be used
+// from several threads.
 class Client {
  public:
   explicit Client(const GlobalFlags& flags);
@@ -75,7 +85,8 @@ class Remote {
   template <typename Req, typename Resp>
   using Rpc = grpc::Status (Stub::*)(grpc::ClientContext*, const Req&, Resp*);
 
-  explicit Remote(const GlobalFlags& g) : client_(g), stub_(Service::NewStub(client_.channel())) {}
+  explicit Remote(const GlobalFlags& g)
+      : client_(g.For(Service::service_full_name())), stub_(Service::NewStub(client_.channel())) {}
 
   // One unary call with the --timeout deadline.
   template <typename Req, typename Resp>

@@ -8,10 +8,12 @@
 #include <cstdlib>
 #include <optional>
 #include <string>
+#include <tuple>
 
 #include "CLI/CLI.hpp"
 #include "tools/jaringctl/access_commands.h"
 #include "tools/jaringctl/appeals_commands.h"
+#include "tools/jaringctl/audit_commands.h"
 #include "tools/jaringctl/client.h"
 #include "tools/jaringctl/eligibility_commands.h"
 #include "tools/jaringctl/ledger_commands.h"
@@ -68,6 +70,15 @@ int main(int argc, char** argv) {
       ->envname("JARING_TOKEN_FILE")
       ->check(CLI::ExistingFile)
       ->excludes(token);
+  for (auto [flag, env, field] : {std::tuple{"--population-target", "JARING_POPULATION_TARGET", &g.population_target},
+                                   std::tuple{"--eligibility-target", "JARING_ELIGIBILITY_TARGET", &g.eligibility_target},
+                                   std::tuple{"--appeals-target", "JARING_APPEALS_TARGET", &g.appeals_target},
+                                   std::tuple{"--ledger-target", "JARING_LEDGER_TARGET", &g.ledger_target},
+                                   std::tuple{"--audit-target", "JARING_AUDIT_TARGET", &g.audit_target}}) {
+    app.add_option(flag, *field, "Where this service is when the services run apart (default: --target)")
+        ->envname(env)
+        ->group("Separate processes");
+  }
   app.add_option("--tls-server-name", g.tls_server_name,
                  "Name to check in the server's certificate (default: the target's host)");
   CLI::Option* timeout = app.add_option("--timeout", g.timeout, "Deadline of each call in seconds (streams: none "
@@ -237,6 +248,8 @@ int main(int argc, char** argv) {
   AppealsCommands appeals(app);
   // status (the public lookup), access (who looked at what).
   AccessCommands access(app);
+  // audit source|eligible|changes|dead-payments|duplicates|cycles|report.
+  AuditCommands audit(app);
 
   try {
     app.parse(argc, argv);
@@ -267,5 +280,6 @@ int main(int argc, char** argv) {
   if (std::optional<int> code = ledger.Run(g)) return *code;
   if (std::optional<int> code = appeals.Run(g)) return *code;
   if (std::optional<int> code = access.Run(g)) return *code;
+  if (std::optional<int> code = audit.Run(g)) return *code;
   return kExitBadArguments;
 }

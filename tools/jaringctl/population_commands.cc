@@ -74,7 +74,7 @@ absl::StatusOr<v1::CommandContext> BuildContext(const CommandFlags& c, v1::Sourc
 }
 
 int SendAndPrint(const GlobalFlags& g, const SynthCommand& cmd) {
-  Client client(g);
+  Client client(g.For("jaring.v1.PopulationService"));
   v1::CommandResult result;
   grpc::Status st = client.Send(cmd, &result);
   if (!st.ok()) return client.Fail(st);
@@ -336,7 +336,7 @@ int RunRegister(const GlobalFlags& g, const RegisterFlags& f) {
   if (!req.context().has_occurred_at()) *req.mutable_context()->mutable_occurred_at() = events::ToProtoTime(absl::Now());
   if (req.context().source() == v1::SOURCE_UNSPECIFIED) req.mutable_context()->set_source(v1::SOURCE_DUKCAPIL);
   if (req.context().actor().empty()) req.mutable_context()->set_actor(f.c.actor);
-  Client client(g);
+  Client client(g.For("jaring.v1.PopulationService"));
   grpc::ClientContext ctx;
   client.Prepare(&ctx);
   v1::RegisterFamilyResponse resp;
@@ -548,7 +548,7 @@ int RunFamilyGet(const GlobalFlags& g, const FamilyGetFlags& f) {
     if (!t.ok()) return Bad(t.status());
     *req.mutable_as_of() = events::ToProtoTime(*t);
   }
-  Client client(g);
+  Client client(g.For("jaring.v1.PopulationService"));
   grpc::ClientContext ctx;
   client.Prepare(&ctx);
   v1::GetFamilyResponse resp;
@@ -567,7 +567,7 @@ int RunFamilyList(const GlobalFlags& g, const FamilyListFlags& f) {
   req.set_region_prefix(f.region);
   req.set_page_size(f.page_size);
   req.set_page_token(f.page_token);
-  Client client(g);
+  Client client(g.For("jaring.v1.PopulationService"));
   grpc::ClientContext ctx;
   client.Prepare(&ctx);
   v1::ListFamiliesResponse resp;
@@ -601,7 +601,7 @@ int RunFamilyHistory(const GlobalFlags& g, const HistoryFlags& f) {
     if (!t.ok()) return Bad(t.status());
     *req.mutable_as_known_at() = events::ToProtoTime(*t);
   }
-  Client client(g);
+  Client client(g.For("jaring.v1.PopulationService"));
   grpc::ClientContext ctx;
   client.Prepare(&ctx);
   v1::GetFamilyHistoryResponse resp;
@@ -624,7 +624,7 @@ int RunFamilyHistory(const GlobalFlags& g, const HistoryFlags& f) {
 int RunMemberGet(const GlobalFlags& g, const MemberGetFlags& f) {
   v1::GetMemberRequest req;
   req.set_nik(f.nik);
-  Client client(g);
+  Client client(g.For("jaring.v1.PopulationService"));
   grpc::ClientContext ctx;
   client.Prepare(&ctx);
   v1::GetMemberResponse resp;
@@ -655,7 +655,7 @@ int RunFindings(const GlobalFlags& g, const FindingsFlags& f) {
   req.set_include_resolved(f.include_resolved);
   req.set_page_size(f.page_size);
   req.set_page_token(f.page_token);
-  Client client(g);
+  Client client(g.For("jaring.v1.PopulationService"));
   grpc::ClientContext ctx;
   client.Prepare(&ctx);
   v1::ListOverlapFindingsResponse resp;
@@ -688,7 +688,7 @@ int RunImport(const GlobalFlags& g, const ImportFlags& f) {
   synth::CsvReaderOptions ropt;
   ropt.actor = f.actor;
   synth::RegistryCsvReader reader(&in, ropt);
-  Client client(g);
+  Client client(g.For("jaring.v1.PopulationService"));
   Progress progress;
   ImportSession session(client, progress);
   // Read the header before opening the stream: a wrong file is a bad argument.
@@ -732,7 +732,7 @@ int RunImport(const GlobalFlags& g, const ImportFlags& f) {
 int RunReplay(const GlobalFlags& g, const ReplayFlags& f) {
   std::ifstream in(f.file);
   if (!in) return BadArguments(absl::StrCat("cannot open ", f.file));
-  Client client(g);
+  Client client(g.For("jaring.v1.PopulationService"));
   Progress progress;
   CommandSender sender(client, progress, f.keep_going);
   std::string line;
@@ -813,7 +813,7 @@ int RunSynth(const GlobalFlags& g, const SynthFlags& f) {
   }
 
   // Straight to the service: the registry through Import, then each command.
-  Client client(g);
+  Client client(g.For("jaring.v1.PopulationService"));
   int code = kExitOk;
   {
     Progress progress;

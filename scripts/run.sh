@@ -119,10 +119,16 @@ else
 fi
 
 step "Summary"
+ctl family list --region 52.71 --page-size 1 --count | grep '^total' || true
 for program in PKH BPNT PBI_JK BLT_DD; do
   ctl beneficiaries "$program" --region 52.71 --page-size 1 | grep '^total' || true
 done
+echo
+echo "Payment cycles (what each entitles and what is paid so far):"
+ctl audit cycles --all --region 52.71 || true
+echo
 ctl accounts --prefix budget/ || true
+echo
 ctl appeals stats --region 52.71 || true
 
 cat <<EOF
@@ -136,6 +142,9 @@ In another shell, as this machine's national operator:
   build/bin/jaringctl appeals queue --region 52.71
   build/bin/jaringctl verify-ledger
   build/bin/jaringctl access --kk KK_NUMBER          # who looked at a family (oversight)
+  build/bin/jaringctl audit report --on $(date +%F) --out audit-$(date +%F)   # oversight's report: Markdown, HTML, CSV
+  build/bin/jaring replay --data $DATA --as-of \$(date -u +%FT%TZ) --out replay-1   # every projection as of a moment
+  build/bin/jaring serve --replay replay-1 --data $DATA --listen localhost:7710 ${SERVE_TLS[*]:-}   # then --target localhost:7710
   build/bin/jaring token --data $DATA --role regional --region 52.71 --subject dinsos-mataram   # a regional office
   JARING_TOKEN_FILE= build/bin/jaringctl status KK_NUMBER NIK   # the public: one family's masked status
 Ctrl-C stops the server.

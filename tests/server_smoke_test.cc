@@ -5,7 +5,9 @@
 #include <grpcpp/grpcpp.h>
 #include <httplib.h>
 
+#include <filesystem>
 #include <fstream>
+#include <thread>
 #include <future>
 
 #include <gmock/gmock.h>
@@ -162,6 +164,8 @@ TEST(ServerSmokeTest, ServesPrometheusMetricsHealthAndReadiness) {
   EXPECT_THAT(text, ::testing::HasSubstr(
                         "jaring_projection_lag_records{service=\"population\",topic=\"jaring.population.v1\",partition=\"0\"} 0\n"));
   EXPECT_THAT(text, ::testing::HasSubstr("# TYPE jaring_appeals gauge\n"));
+  EXPECT_THAT(text, ::testing::HasSubstr("jaring_eligibility_engine_total{what=\"decisions_recorded\"} 0\n"));
+  EXPECT_THAT(text, ::testing::HasSubstr("# TYPE jaring_cycle_rupiah gauge\n"));
   auto ready = http.Get("/readyz");
   ASSERT_TRUE(ready);
   EXPECT_EQ(ready->status, 200) << ready->body;
@@ -169,6 +173,121 @@ TEST(ServerSmokeTest, ServesPrometheusMetricsHealthAndReadiness) {
   ASSERT_TRUE(health);
   EXPECT_EQ(health->status, 200);
   EXPECT_EQ(server.Stop(SIGTERM), 0);
+}
+
+// `jaring serve --config FILE`: a TOML section per command; the command line
+// wins; a key that is no flag is refused before anything starts.
+TEST(ServerSmokeTest, ConfigFileGivesTheFlags) {
+  TempDir dir;
+  {
+    std::ofstream f(dir.Sub("jaring.toml"));
+    f << "# a region's server\n[serve]\ndata = \"" << dir.Sub("from-config") << "\"\nlisten = \"127.0.0.1:0\"\n"
+      << "services = [\"population\", \"ledger\"]\npublic-burst = 9\n";
+  }
+  Subprocess server({JARING_BIN, "serve", "--config", dir.Sub("jaring.toml")});
+  std::vector<std::string> banner;
+  while (auto line = server.ReadLine()) {
+    banner.push_back(*line);
+    if (line->rfind("listening on ", 0) == 0) break;
+  }
+  const std::string text = ::testing::PrintToString(banner);
+  EXPECT_THAT(text, ::testing::HasSubstr("data directory: " + dir.Sub("from-config")));
+  EXPECT_THAT(text, ::testing::HasSubstr("population:"));
+  EXPECT_THAT(text, ::testing::HasSubstr("ledger:"));
+  EXPECT_THAT(text, ::testing::Not(::testing::HasSubstr("eligibility:")));
+  EXPECT_THAT(text, ::testing::HasSubstr("listening on 127.0.0.1:"));
+  EXPECT_EQ(server.Stop(SIGTERM), 0);
+
+  {
+    std::ofstream f(dir.Sub("bad.toml"));
+    f << "[serve]\nlisen = \"127.0.0.1:0\"\n";
+  }
+  Subprocess bad({"/bin/sh", "-c", std::string(JARING_BIN) + " serve --config " + dir.Sub("bad.toml") + " 2>&1"});
+  std::string out;
+  while (auto line = bad.ReadLine()) out += *line + "\n";
+  EXPECT_THAT(out, ::testing::HasSubstr("lisen")) << out;
+  const int status = bad.Stop(SIGTERM);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) != 0) << out;
+  EXPECT_FALSE(std::filesystem::exists(dir.Sub("data"))) << "nothing was started";
+}
+
+// --clock-start moves the services' clock: the audit's "now" is that day.
+TEST(ServerSmokeTest, ClockStartSetsTheServicesClock) {
+  TempDir dir;
+  Subprocess server({JARING_BIN, "serve", "--data", dir.Sub("data"), "--listen", "127.0.0.1:0", "--clock-start",
+                     "2026-03-01"});
+  std::string clock_line;
+  while (auto line = server.ReadLine()) {
+    if (line->rfind("clock:", 0) == 0) clock_line = *line;
+    if (line->rfind("listening on ", 0) == 0) break;
+  }
+  EXPECT_THAT(clock_line, ::testing::HasSubstr("starts at 2026-02-28T17:0")) << "00:00 WIB is 17:00 UTC";
+  EXPECT_EQ(server.Stop(SIGTERM), 0);
+}
+
+// A replica follows Kafka and only reads; on the embedded log there is none.
+TEST(ServerSmokeTest, ReadOnlyReplicaFollowsKafkaAndRefusesWrites) {
+  TempDir dir;
+  {
+    Subprocess refused({"/bin/sh", "-c", std::string(JARING_BIN) + " serve --read-only --data " + dir.Sub("x") +
+                                             " --listen 127.0.0.1:0 2>&1"});
+    std::string out;
+    while (auto line = refused.ReadLine()) out += *line + "\n";
+    EXPECT_THAT(out, ::testing::HasSubstr("--read-only: a replica follows Kafka")) << out;
+    const int status = refused.Stop(SIGTERM);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 1) << status;
+  }
+  Subprocess broker({JARING_BIN, "devbroker", "--brokers", "1"});
+  auto bootstrap = broker.ReadLine();
+  ASSERT_TRUE(bootstrap.has_value());
+  const std::vector<std::string> kafka = {"--kafka", *bootstrap, "--kafka-fetch-wait", "10"};
+  std::vector<std::string> writer_argv = {JARING_BIN, "serve", "population", "--data", dir.Sub("w"), "--listen",
+                                          "127.0.0.1:0"};
+  writer_argv.insert(writer_argv.end(), kafka.begin(), kafka.end());
+  Subprocess writer(writer_argv);
+  const std::string w = ListeningTarget(writer);
+  ASSERT_FALSE(w.empty());
+  std::vector<std::string> replica_argv = {JARING_BIN,          "serve",       "population", "--read-only",
+                                           "--data",            dir.Sub("r"),  "--listen",   "127.0.0.1:0",
+                                           "--auth-key",        dir.Sub("w/keys/auth.key")};
+  replica_argv.insert(replica_argv.end(), kafka.begin(), kafka.end());
+  Subprocess replica(replica_argv);
+  const std::string r = ListeningTarget(replica);
+  ASSERT_FALSE(r.empty());
+
+  auto ctl = [&](const std::vector<std::string>& args) {
+    std::string cmd = std::string(JARING_BIN) + " token --data " + dir.Sub("w") +
+                      " --role national --subject smoke > " + dir.Sub("token") + " && " + JARINGCTL_BIN +
+                      " --token-file " + dir.Sub("token");
+    for (const std::string& a : args) cmd += " '" + a + "'";
+    Subprocess p({"/bin/sh", "-c", cmd + " 2>&1"});
+    std::string out;
+    while (auto line = p.ReadLine()) out += *line + "\n";
+    const int status = p.Stop(SIGTERM);
+    return std::make_pair(WIFEXITED(status) ? WEXITSTATUS(status) : -1, out);
+  };
+  {
+    std::ofstream f(dir.Sub("one.csv"));
+    f << "kk_number,region_code,address,nik,full_name,sex,birth_date,relationship,mother_nik,disability,school_level,"
+         "school_enrolled,pregnant,pregnancy_order,occurred_at,recorded_at\n"
+         "5271011503220001,52.71.01.1001,Jl. Pejanggik 1,5271011506800021,Lalu Ahmad,L,1980-06-15,KEPALA_KELUARGA,,"
+         "TIDAK,TIDAK_SEKOLAH,N,N,,2020-03-15,\n";
+  }
+  auto imported = ctl({"--target", w, "import", dir.Sub("one.csv")});
+  ASSERT_EQ(imported.first, 0) << imported.second;
+  std::pair<int, std::string> got;
+  for (int i = 0; i < 100; ++i) {  // the replica catches up
+    got = ctl({"--target", r, "family", "get", "5271011503220001"});
+    if (got.first == 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(got.first, 0) << got.second;
+  EXPECT_THAT(got.second, ::testing::HasSubstr("5271011503220001"));
+  auto refused = ctl({"--target", r, "assess", "--kk", "5271011503220001", "--round", "2026-Q3", "--decile", "3"});
+  EXPECT_EQ(refused.first, 1) << refused.second;
+  EXPECT_THAT(refused.second, ::testing::HasSubstr("FAILED_PRECONDITION: this server only reads")) << refused.second;
+  EXPECT_EQ(replica.Stop(SIGTERM), 0);
+  EXPECT_EQ(writer.Stop(SIGTERM), 0);
 }
 
 }  // namespace

@@ -161,7 +161,10 @@ class AuthInterceptor final : public grpc::experimental::Interceptor {
       if (!state_.decision.ok()) {
         const std::string code = absl::StatusCodeToString(state_.decision.code());
         if (methods->GetSendStatus().ok()) methods->ModifySendStatus(ToGrpc(state_.decision));
-        guard_->Log(log::JsonLine("warn", "permission_denied",
+        // A read-only server's refusal of a write is no permission matter.
+        const char* event = state_.decision.code() == absl::StatusCode::kPermissionDenied ? "permission_denied"
+                                                                                          : "call_refused";
+        guard_->Log(log::JsonLine("warn", event,
                                   {{"method", method_},
                                    {"role", RoleName(state_.principal.role)},
                                    {"subject", state_.principal.subject},

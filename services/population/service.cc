@@ -686,6 +686,11 @@ grpc::Status PopulationServiceImpl::ListFamilies(grpc::ServerContext* context, c
   if (!families.ok()) return ToGrpc(families.status());
   for (auto& f : *families) *resp->add_families() = std::move(f);
   resp->set_next_page_token(next);
+  if (r->count_total()) {
+    absl::StatusOr<int64_t> total = reader_.CountFamilies(r->region_prefix());
+    if (!total.ok()) return ToGrpc(total.status());
+    resp->set_total_families(*total);
+  }
   return grpc::Status::OK;
 }
 

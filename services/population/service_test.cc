@@ -51,6 +51,14 @@ TEST_F(PopulationServiceTest, RegisterFamilyThenQueries) {
   v1::ListFamiliesResponse lr;
   ASSERT_GRPC_OK(stub_->ListFamilies(Ctx().get(), l, &lr));
   ASSERT_EQ(lr.families_size(), 1);
+  EXPECT_EQ(lr.total_families(), 0) << "counted only when asked";
+  ASSERT_GRPC_OK(Register(Family2()));
+  l.set_region_prefix("52");
+  l.set_page_size(1);
+  l.set_count_total(true);
+  ASSERT_GRPC_OK(stub_->ListFamilies(Ctx().get(), l, &lr));
+  EXPECT_EQ(lr.families_size(), 1);
+  EXPECT_EQ(lr.total_families(), 2) << "every family under the prefix, not the page";
   l.set_region_prefix("35.10");
   ASSERT_GRPC_OK(stub_->ListFamilies(Ctx().get(), l, &lr));
   EXPECT_EQ(lr.families_size(), 0);

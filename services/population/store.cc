@@ -525,6 +525,15 @@ absl::StatusOr<std::vector<v1::Family>> PopulationReader::ListFamilies(std::stri
   return out;
 }
 
+absl::StatusOr<int64_t> PopulationReader::CountFamilies(std::string_view region_prefix) const {
+  const std::string prefix = RegionPrefix(region_prefix);
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+  int64_t n = 0;
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) ++n;
+  if (!it->status().ok()) return absl::UnavailableError(absl::StrCat("count families: ", it->status().ToString()));
+  return n;
+}
+
 absl::StatusOr<std::vector<v1::OverlapFinding>> PopulationReader::ListFindings(std::string_view region_prefix,
                                                                                bool include_resolved,
                                                                                std::string_view after, int limit,

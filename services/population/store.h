@@ -85,6 +85,8 @@ class PopulationReader {
   // (exclusive; a page token), at most `limit`.
   absl::StatusOr<std::vector<v1::Family>> ListFamilies(std::string_view region_prefix, std::string_view after,
                                                        int limit, std::string* next) const;
+  // Families whose region code starts with the prefix.
+  absl::StatusOr<int64_t> CountFamilies(std::string_view region_prefix) const;
   absl::StatusOr<std::vector<v1::OverlapFinding>> ListFindings(std::string_view region_prefix,
                                                                bool include_resolved, std::string_view after,
                                                                int limit, std::string* next) const;

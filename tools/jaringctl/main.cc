@@ -106,6 +106,7 @@ int main(int argc, char** argv) {
   flist_cmd->add_option("--region", flist.region, "Region code prefix, e.g. 52.71 or 52.71.01")->required();
   flist_cmd->add_option("--page-size", flist.page_size, "Families per page (service default when 0)");
   flist_cmd->add_option("--page-token", flist.page_token, "From a previous page");
+  flist_cmd->add_flag("--count", flist.count, "Also count every family under the prefix");
 
   HistoryFlags hist;
   CLI::App* hist_cmd = family->add_subcommand("history", "The events of a family card");

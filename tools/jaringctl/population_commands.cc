@@ -567,6 +567,7 @@ int RunFamilyList(const GlobalFlags& g, const FamilyListFlags& f) {
   req.set_region_prefix(f.region);
   req.set_page_size(f.page_size);
   req.set_page_token(f.page_token);
+  req.set_count_total(f.count);
   Client client(g.For("jaring.v1.PopulationService"));
   grpc::ClientContext ctx;
   client.Prepare(&ctx);
@@ -590,6 +591,7 @@ int RunFamilyList(const GlobalFlags& g, const FamilyListFlags& f) {
   if (!resp.next_page_token().empty()) {
     std::printf("\nmore: --page-token %s\n", resp.next_page_token().c_str());
   }
+  if (f.count) std::printf("total: %s in %s\n", Families(resp.total_families()).c_str(), f.region.c_str());
   return kExitOk;
 }
 

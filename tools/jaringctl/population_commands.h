@@ -75,6 +75,7 @@ struct FamilyGetFlags {
 struct FamilyListFlags {
   std::string region, page_token;
   int page_size = 0;
+  bool count = false;
 };
 struct HistoryFlags {
   std::string kk, as_known_at;

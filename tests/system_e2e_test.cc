@@ -232,6 +232,14 @@ class SystemE2eTest : public ::testing::Test {
     return ledger::WriteStatement(lines);
   }
 
+  // A budget for the region, then a BPNT cycle of this period cut off now,
+  // paid through the post: the OpenCycle response.
+  json OpenBpntCycle(const Deployment& d, const std::string& region, const std::string& budget) {
+    Must(d, {"budget", "allocate", "BPNT", "--region", region, "--period", period_, "--amount", budget});
+    return Parse(Must(d, {"--json", "cycle", "open", "BPNT", "--period", period_, "--region", region, "--cutoff", "now",
+                          "--channel", "post"}));
+  }
+
   struct Outcome {
     json digest;
     std::string t;
@@ -351,11 +359,8 @@ class SystemE2eTest : public ::testing::Test {
 
     // A budget and the BPNT cycle of Mataram; split: the ledger dies after
     // the instructions went out.
-    Must(d, {"budget", "allocate", "BPNT", "--region", "52.71", "--period", period_, "--amount", "900000000"});
-    CtlResult opened = Must(d, {"--json", "cycle", "open", "BPNT", "--period", period_, "--region", "52.71",
-                                "--cutoff", "now", "--channel", "post"});
-    const std::string cycle = Parse(opened).value("cycleId", "");
-    EXPECT_FALSE(cycle.empty()) << opened;
+    const std::string cycle = OpenBpntCycle(d, "52.71", "900000000").value("cycleId", "");
+    EXPECT_FALSE(cycle.empty());
     const std::string instructions = dir_.Sub(absl::StrCat("instructions-", d.split(), ".csv"));
     Must(d, {"cycle", "export", cycle, "--out", instructions});
     if (d.split()) d.KillAndRestart("ledger");
@@ -395,11 +400,9 @@ class SystemE2eTest : public ::testing::Test {
     // are entitled in the first cycle already), from the district's own
     // budget; the channel's statements come back (one failure in the
     // first), the cycles are closed.
-    Must(d, {"budget", "allocate", "BPNT", "--region", "52.71.01", "--period", period_, "--amount", "10000000"});
-    CtlResult supplementary = Must(d, {"--json", "cycle", "open", "BPNT", "--period", period_, "--region", "52.71.01",
-                                       "--cutoff", "now", "--channel", "post"});
-    const std::string cycle2 = Parse(supplementary).value("cycleId", "");
-    EXPECT_EQ(Parse(supplementary).value("families", "0"), "1") << supplementary;
+    const json supplementary = OpenBpntCycle(d, "52.71.01", "10000000");
+    const std::string cycle2 = supplementary.value("cycleId", "");
+    EXPECT_EQ(supplementary.value("families", "0"), "1") << supplementary;
     const std::string instructions2 = dir_.Sub(absl::StrCat("instructions2-", d.split(), ".csv"));
     Must(d, {"cycle", "export", cycle2, "--out", instructions2});
     WriteFile(instructions + ".statement", Statement(instructions, 1));
@@ -449,6 +452,20 @@ class SystemE2eTest : public ::testing::Test {
       EXPECT_GT(std::stoll(answer.value("totalFamilies", std::string("0"))), 10) << answer;
     }
     EXPECT_EQ(Parse(Must(at, {"--json", "accounts"})), o.at_t["accounts"]);
+    // Oversight's report from it: Markdown, HTML and CSV, with masked and
+    // keyed identities only.
+    const std::string report = dir_.Sub("report-" + name);
+    CtlResult made = Must(at, {"audit", "report", "--on", o.t, "--out", report});
+    std::string files;
+    for (const char* file : {"report.md", "report.html", "eligible-BPNT.csv", "changes.csv", "cycles.csv",
+                             "people-in-two-places.csv", "payments-without-living-member.csv"}) {
+      const std::string text = ReadAll(report + "/" + file);
+      EXPECT_FALSE(text.empty()) << file << "\n" << made;
+      files += text;
+    }
+    EXPECT_THAT(files, HasSubstr("a replay as of")) << made;
+    EXPECT_THAT(files, HasSubstr("<svg")) << "the HTML report has its charts";
+    CheckNoNikIn(files, "an audit report");
     // The replay only reads.
     CtlResult write = Ctl(at, {"budget", "allocate", "PKH", "--region", "52.71", "--period", "2026-Q4", "--amount", "1"});
     EXPECT_EQ(write.exit_code, 1) << write;
@@ -457,13 +474,13 @@ class SystemE2eTest : public ::testing::Test {
     logs_ += replay.Log();
   }
 
-  void CheckNoNikIn(const std::string& logs) {
+  void CheckNoNikIn(const std::string& logs, const std::string& where = "a server log") {
     static const std::regex kDigits(R"(\d{16,})");
     int found = 0;
     for (auto it = std::sregex_iterator(logs.begin(), logs.end(), kDigits); it != std::sregex_iterator(); ++it) {
       const std::string run = it->str();
       for (size_t i = 0; i + 16 <= run.size(); ++i) {
-        if (niks_.count(run.substr(i, 16)) && ++found <= 3) ADD_FAILURE() << "a NIK in a server log: " << run;
+        if (niks_.count(run.substr(i, 16)) && ++found <= 3) ADD_FAILURE() << "a NIK in " << where << ": " << run;
       }
     }
     EXPECT_EQ(found, 0);
@@ -575,6 +592,10 @@ TEST_F(SystemE2eTest, AllInOneAndFourProcessesOnKafkaAgreeSurviveKillsAndReplay)
     CheckReplay(one, a, "a");  // beside the running server, from its embedded log
     one.Stop();
     logs_ += one.Logs();
+    // Structured lines for the log shipper: serving, shutting down, stopped.
+    for (const char* event : {"\"event\":\"serving\"", "\"event\":\"shutting_down\"", "\"event\":\"stopped\""}) {
+      EXPECT_THAT(one.Logs(), HasSubstr(event));
+    }
   }
   {
     FourProcesses four(dir_, ServerFlags());

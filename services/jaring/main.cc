@@ -111,7 +111,16 @@ int main(int argc, char** argv) {
   dev_cmd->add_option("--brokers", dev.brokers, "Number of mock brokers")->capture_default_str();
   dev_cmd->add_flag("!--no-topics", dev.create_topics, "Do not create Jaring's topics");
 
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ConfigError& e) {
+    std::fprintf(stderr, "jaring: --config: %s (keys are the long flag names, in a [serve] or [replay] section)\n",
+                 e.what());
+    return 2;
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  }
 
   absl::Status st;
   if (*serve_cmd) st = jaring::server::Serve(serve);

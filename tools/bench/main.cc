@@ -6,6 +6,7 @@
 //   jaring-bench reeval [--families N] [--seed S] [--rules DIR] [--json]
 //   jaring-bench eligibility [--families N] [--latency-events N] [--json]
 //   jaring-bench ledger [--families N] [--clients C] [--json]
+//   jaring-bench audit [--families N] [--json]
 #include <cstdio>
 #include <filesystem>
 #include <random>
@@ -25,6 +26,7 @@
 #include "tools/bench/population_bench.h"
 #include "tools/bench/eligibility_bench.h"
 #include "tools/bench/ledger_bench.h"
+#include "tools/bench/audit_bench.h"
 #include "tools/bench/reeval_bench.h"
 #include "tools/bench/synthetic.h"
 
@@ -249,7 +251,17 @@ int main(int argc, char** argv) {
   lg->add_option("--commands", ledger.commands, "Small commands per thread")->capture_default_str();
   lg->add_option("--dir", ledger.dir, "Working directory, must not exist (default: a temporary one, removed)");
   lg->add_flag("--json", ledger.json, "Print JSON");
+  jaring::bench::AuditBenchFlags audit;
+  CLI::App* au = app.add_subcommand("audit", "Oversight: replay of each store as of now, and the audit's questions "
+                                             "over the live stores, beside raw log reads and store scans");
+  au->add_option("--families", audit.families, "Synthetic families")->capture_default_str();
+  au->add_option("--life", audit.life_per_family, "Assessments per family")->capture_default_str();
+  au->add_option("--seed", audit.seed, "Generator seed")->capture_default_str();
+  au->add_option("--rules", audit.rules, "Rule set directory (default: rules/2026.1 of the source tree)");
+  au->add_option("--dir", audit.dir, "Working directory, must not exist (default: a temporary one, removed)");
+  au->add_flag("--json", audit.json, "Print JSON");
   CLI11_PARSE(app, argc, argv);
+  if (*au) return jaring::bench::AuditBench(audit);
   if (*r) return jaring::bench::Replay(replay);
   if (*p) return jaring::bench::PopulationBench(pop);
   if (*e) return jaring::bench::ReevalBench(reeval);

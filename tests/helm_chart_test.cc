@@ -1,7 +1,11 @@
 // Checks that the deployment files agree with each other and with the code:
 // the Helm chart's templates use only values that values.yaml defines, every
-// service has a StatefulSet serving it on its own port with --metrics on the
-// metrics port, HTTP probes on /readyz and /healthz there, and a Service; the
+// service (the four writers and the read-only audit) has a StatefulSet
+// serving it on its own port with --metrics on the metrics port, HTTP probes
+// on /readyz and /healthz there, and a Service, is admitted by the
+// NetworkPolicy and named in NOTES.txt; the writers refuse a second replica
+// and the audit does not; the keys that must outlive a cache volume (the
+// appeals filer key, the audit's export key) come from elsewhere; the
 // partition counts in values.yaml, the chart's topic Job and compose.yaml
 // equal events::kDefaultTopics; compose.yaml and the systemd units run
 // `jaring serve` with --metrics.
@@ -22,6 +26,7 @@
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <gmock/gmock.h>
@@ -40,8 +45,34 @@ using ::testing::IsEmpty;
 
 using Problems = std::vector<std::string>;
 
-constexpr std::array<std::string_view, 4> kServices = {"population", "eligibility", "appeals",
-                                                       "ledger"};
+// What the chart, compose.yaml and jaring@.service run, one process each.
+struct Component {
+  std::string_view name;
+  // Owns its topic (jaring.<name>.v1) and is its single writer: 0 or 1
+  // replica, and the StatefulSet template refuses more. The audit reads the
+  // topics, owns none, and may run any number of replicas.
+  bool single_writer;
+  // A key that must not live on the cache volume: the flag that passes it,
+  // and the value under services.<name> naming the Secret it is mounted
+  // from. Empty: none.
+  std::string_view key_flag = {};
+  std::string_view key_secret = {};
+  // Whether the key is required (the Secret's name may not be empty, and the
+  // template refuses an empty one) or may be left to the volume (appeals).
+  bool key_required = false;
+};
+
+constexpr std::array<Component, 5> kServices = {{
+    {.name = "population", .single_writer = true},
+    {.name = "eligibility", .single_writer = true},
+    {.name = "appeals", .single_writer = true, .key_flag = "--appeals-key", .key_secret = "filerKeySecret"},
+    {.name = "ledger", .single_writer = true},
+    {.name = "audit",
+     .single_writer = false,
+     .key_flag = "--export-key",
+     .key_secret = "exportKeySecret",
+     .key_required = true},
+}};
 
 // The topics as the deployment files name them. TopicListMatchesTheCode
 // compares it with kDefaultTopics, so a topic added to the code fails here
@@ -186,7 +217,10 @@ Problems CheckValueReferences(const fs::path& root) {
 // Each service: values (port, replicas, resources, storage), a StatefulSet
 // that serves it on its port with --metrics on metrics.port, HTTP probes on
 // metrics.port (/readyz for startup and readiness, /healthz for liveness)
-// and Prometheus annotations, and a Service.
+// and Prometheus annotations, and a Service; the NetworkPolicy selects its
+// pods and admits its port, NOTES.txt names it. A single writer has 0 or 1
+// replicas and its template refuses more; the audit may have any number.
+// A service's key (appeals, audit) is passed from a mounted Secret.
 Problems CheckServices(const fs::path& root) {
   Problems problems;
   const auto values = LoadYaml(ChartDir(root) / "values.yaml", problems);
@@ -209,12 +243,24 @@ Problems CheckServices(const fs::path& root) {
     metrics_number = 0;
   }
   const std::string metrics_ref = ValueRef("metrics.port");
-  if (const auto policy = ReadText(ChartDir(root) / "templates" / "networkpolicy.yaml");
-      !policy || !std::regex_search(*policy, std::regex(R"(port:\s*)" + metrics_ref))) {
+  const auto policy = ReadText(ChartDir(root) / "templates" / "networkpolicy.yaml");
+  if (!policy || !std::regex_search(*policy, std::regex(R"(port:\s*)" + metrics_ref))) {
     problems.push_back("templates/networkpolicy.yaml: does not admit metrics.port");
   }
+  // The components the NetworkPolicy's podSelector lists ("values: [a, b]").
+  std::set<std::string> selected;
+  if (std::smatch m; policy && std::regex_search(*policy, m, std::regex(R"(values:\s*\[([^\]]*)\])"))) {
+    static const std::regex word(R"([A-Za-z0-9_-]+)");
+    const std::string list = m[1].str();
+    for (auto it = std::sregex_iterator(list.begin(), list.end(), word); it != std::sregex_iterator(); ++it) {
+      selected.insert(it->str());
+    }
+  }
+  const auto notes = ReadText(ChartDir(root) / "templates" / "NOTES.txt");
+  if (!notes) problems.push_back("templates/NOTES.txt is missing");
   std::set<long> ports;
-  for (std::string_view svc : kServices) {
+  for (const Component& component : kServices) {
+    const std::string_view svc = component.name;
     const std::string key = "services." + std::string(svc);
     const auto port = Lookup(*values, key + ".port");
     const auto port_number = port ? AsInt(*port) : std::nullopt;
@@ -227,6 +273,23 @@ Problems CheckServices(const fs::path& root) {
     }
     for (const char* field : {".replicas", ".resources", ".storage.size"}) {
       if (!Lookup(*values, key + field)) problems.push_back("values.yaml: " + key + field + " is missing");
+    }
+    if (const auto replicas = Lookup(*values, key + ".replicas")) {
+      const long n = AsInt(*replicas).value_or(-1);
+      if (component.single_writer && (n < 0 || n > 1)) {
+        problems.push_back("values.yaml: " + key + ".replicas must be 0 or 1 (a single writer)");
+      } else if (n < 0) {
+        problems.push_back("values.yaml: " + key + ".replicas must be a number >= 0");
+      }
+    }
+    const std::string secret_key = key + "." + std::string(component.key_secret);
+    if (!component.key_secret.empty()) {
+      const auto secret = Lookup(*values, secret_key);
+      if (!secret) {
+        problems.push_back("values.yaml: " + secret_key + " is missing");
+      } else if (component.key_required && (!secret->IsScalar() || secret->Scalar().empty())) {
+        problems.push_back("values.yaml: " + secret_key + " must name a Secret (the key must not live on the volume)");
+      }
     }
 
     const std::string sts_name = std::string(svc) + "-statefulset.yaml";
@@ -252,8 +315,38 @@ Problems CheckServices(const fs::path& root) {
       expect(R"(volumeClaimTemplates:)", "no volumeClaimTemplates");
       // Pod security context and terminationGracePeriodSeconds.
       expect(R"(include\s+"jaring\.podSpec")", "does not include jaring.podSpec");
-      if (svc == "appeals") {
-        expect(R"(--appeals-key)", "no --appeals-key (the filer key must not live on the cache volume)");
+      // One writer per topic: the template refuses a second replica. A
+      // reader (the audit) must not.
+      const std::string replicas_ref = RegexEscape(".Values." + key + ".replicas");
+      if (component.single_writer) {
+        expect(R"(\{\{-?\s*if\s+gt\s+\(int\s+)" + replicas_ref + R"(\)\s+1\s*-?\}\}\s*\{\{-?\s*fail\s)",
+               "does not refuse replicas above 1 (a single writer)");
+      } else if (std::regex_search(*sts, std::regex(R"(fail\s+"[^"]*replicas)"))) {
+        problems.push_back("templates/" + sts_name + ": refuses replicas, but " + std::string(svc) +
+                           " only reads and may run several");
+      }
+      // The key is a file from a Secret mounted outside the volume
+      // (/var/lib/jaring), so that deleting the volume to rebuild it keeps
+      // the key, and every replica has the same one.
+      if (!component.key_flag.empty()) {
+        const std::string flag(component.key_flag);
+        std::smatch m;
+        if (!std::regex_search(*sts, m, std::regex(RegexEscape(flag) + R"(\s*\n\s*-\s*(/\S+))"))) {
+          problems.push_back("templates/" + sts_name + ": no " + flag + " (the key must not live on the cache volume)");
+        } else {
+          const std::string path = m[1].str();
+          const std::string dir = path.substr(0, path.rfind('/'));
+          if (path.rfind("/var/lib/jaring/", 0) == 0) {
+            problems.push_back("templates/" + sts_name + ": " + flag + " " + path + " is on the cache volume");
+          }
+          expect(R"(mountPath:\s*)" + RegexEscape(dir) + R"(\s*\n)", "mounts nothing at " + dir + " for " + flag);
+        }
+        expect(R"(secretName:\s*)" + ValueRef(secret_key), "mounts no Secret named by " + secret_key);
+        if (component.key_required) {
+          expect(R"(\{\{-?\s*if\s+not\s+)" + RegexEscape(".Values." + secret_key) +
+                     R"(\s*-?\}\}\s*\{\{-?\s*fail\s)",
+                 "does not refuse an empty " + secret_key);
+        }
       }
       expect(R"(--metrics\s*\n\s*-\s*"0\.0\.0\.0:)" + metrics_ref + "\"", "no --metrics on metrics.port");
       expect(R"(-\s*name:\s*metrics\s*\n\s*containerPort:\s*)" + metrics_ref,
@@ -304,8 +397,19 @@ Problems CheckServices(const fs::path& root) {
         problems.push_back("templates/" + svc_name + ": no port " + key + ".port");
       }
     }
+    if (policy && !selected.contains(std::string(svc))) {
+      problems.push_back("templates/networkpolicy.yaml: does not select the " + std::string(svc) + " pods");
+    }
+    if (policy && !std::regex_search(*policy, std::regex(R"(port:\s*)" + port_ref))) {
+      problems.push_back("templates/networkpolicy.yaml: does not admit " + key + ".port");
+    }
+    if (notes && !std::regex_search(*notes, std::regex("-" + std::string(svc) +
+                                                       R"(\.\{\{\s*\.Release\.Namespace\s*\}\}\.svc:)" + port_ref))) {
+      problems.push_back("templates/NOTES.txt: does not name <fullname>-" + std::string(svc) + " on " + key + ".port");
+    }
     // A copied template that still names another service.
-    for (std::string_view other : kServices) {
+    for (const Component& other_component : kServices) {
+      const std::string_view other = other_component.name;
       if (other == svc) continue;
       const std::regex foreign(R"(\.Values\.services\.)" + std::string(other) + R"(\b)");
       for (const auto* text : {&sts, &service}) {
@@ -438,6 +542,16 @@ std::string Joined(const YAML::Node& node) {
   return out;
 }
 
+// A Compose volume spec "SOURCE:TARGET[:MODE]" as {source, target}; the
+// source may hold "${VAR:-default}", so the target is what follows the first
+// ":/".
+std::pair<std::string, std::string> MountSpec(const std::string& spec) {
+  const auto at = spec.find(":/");
+  if (at == std::string::npos) return {"", spec};
+  const std::string rest = spec.substr(at + 1);
+  return {spec.substr(0, at), rest.substr(0, rest.find(':'))};
+}
+
 Problems CheckCompose(const fs::path& root) {
   Problems problems;
   const auto compose = LoadYaml(root / "deploy" / "compose.yaml", problems);
@@ -449,8 +563,8 @@ Problems CheckCompose(const fs::path& root) {
     if (!Lookup(*services, broker)) problems.push_back(std::string("compose.yaml: no broker ") + broker);
   }
   std::set<std::string> data_volumes;
-  for (std::string_view svc : kServices) {
-    const std::string name(svc);
+  for (const Component& component : kServices) {
+    const std::string name(component.name);
     const auto service = Lookup(*services, name);
     if (!service) {
       problems.push_back("compose.yaml: no service " + name);
@@ -463,10 +577,12 @@ Problems CheckCompose(const fs::path& root) {
     }
     // Its own named volume on the data directory.
     std::string data_volume;
+    std::set<std::string> targets;  // every mount's target
     if (const auto mounts = Lookup(*service, "volumes"); mounts && mounts->IsSequence()) {
       for (const auto& m : *mounts) {
-        const std::string spec = m.IsScalar() ? m.Scalar() : "";
-        if (spec.find(":/var/lib/jaring") != std::string::npos) data_volume = spec.substr(0, spec.find(':'));
+        const auto [source, target] = MountSpec(m.IsScalar() ? m.Scalar() : "");
+        targets.insert(target);
+        if (target == "/var/lib/jaring") data_volume = source;
       }
     }
     if (data_volume.empty() || !volumes || !Lookup(*volumes, data_volume)) {
@@ -477,8 +593,17 @@ Problems CheckCompose(const fs::path& root) {
     if (!std::regex_search(args, std::regex(R"(--metrics 0\.0\.0\.0:\d+ )"))) {
       problems.push_back("compose.yaml: " + name + " has no --metrics 0.0.0.0:PORT");
     }
-    if (svc == "appeals" && args.find("--appeals-key ") == std::string::npos) {
-      problems.push_back("compose.yaml: appeals needs --appeals-key on a volume of its own");
+    // The key in a directory mounted on its own, not on the data volume.
+    if (!component.key_flag.empty()) {
+      const std::string flag(component.key_flag);
+      std::smatch m;
+      std::string dir;
+      if (std::regex_search(args, m, std::regex(RegexEscape(flag) + R"( (/\S+))"))) {
+        dir = m[1].str().substr(0, m[1].str().rfind('/'));
+      }
+      if (dir.empty() || dir == "/var/lib/jaring" || dir.rfind("/var/lib/jaring/", 0) == 0 || !targets.contains(dir)) {
+        problems.push_back("compose.yaml: " + name + " needs " + flag + " on a volume of its own");
+      }
     }
     if (!Lookup(*service, "depends_on.kafka-topics")) {
       problems.push_back("compose.yaml: " + name + " must depend on kafka-topics");
@@ -509,6 +634,16 @@ TEST(DeployFilesTest, TopicListMatchesTheCode) {
   ASSERT_EQ(kDeployedTopics.size(), events::kDefaultTopics.size());
   for (size_t i = 0; i < kDeployedTopics.size(); ++i) {
     EXPECT_EQ(kDeployedTopics[i], events::kDefaultTopics[i].name);
+  }
+}
+
+// The single writers are the services that own a topic of their name; the
+// audit reads the topics and owns none.
+TEST(DeployFilesTest, SingleWritersAreTheTopicOwners) {
+  for (const Component& component : kServices) {
+    bool owns = false;
+    for (const auto& topic : events::kDefaultTopics) owns = owns || ShortName(topic.name) == component.name;
+    EXPECT_EQ(owns, component.single_writer) << component.name;
   }
 }
 
@@ -646,6 +781,58 @@ TEST_F(BrokenCopyTest, TemplateCopiedFromAnotherServiceIsNamed) {
 TEST_F(BrokenCopyTest, DuplicatePortIsNamed) {
   EditValues([](YAML::Node& v) { v["services"]["ledger"]["port"] = v["services"]["population"]["port"].as<int>(); });
   EXPECT_THAT(CheckServices(root_), Contains(HasSubstr("services.ledger.port is used by another service")));
+}
+
+TEST_F(BrokenCopyTest, OnlyTheAuditMayRunSeveralReplicas) {
+  EditValues([](YAML::Node& v) {
+    v["services"]["audit"]["replicas"] = 3;  // fine: it only reads
+    v["services"]["population"]["replicas"] = 2;
+  });
+  Replace("helm/jaring/templates/ledger-statefulset.yaml", "{{- fail \"services.ledger.replicas",
+          "{{- printf \"services.ledger.replicas");
+  Replace("helm/jaring/templates/audit-statefulset.yaml", "apiVersion: apps/v1",
+          "{{- if gt (int .Values.services.audit.replicas) 1 }}\n"
+          "{{- fail \"services.audit.replicas must be 0 or 1\" }}\n{{- end }}\napiVersion: apps/v1");
+  const Problems problems = CheckServices(root_);
+  EXPECT_THAT(problems, Contains(HasSubstr("services.population.replicas must be 0 or 1")));
+  EXPECT_THAT(problems, Contains(HasSubstr("ledger-statefulset.yaml: does not refuse replicas above 1")));
+  EXPECT_THAT(problems, Contains(HasSubstr("audit-statefulset.yaml: refuses replicas, but audit only reads")));
+  EXPECT_EQ(problems.size(), 3u) << ::testing::PrintToString(problems);
+}
+
+TEST_F(BrokenCopyTest, AuditExportKeyOnTheVolumeIsNamed) {
+  Replace("helm/jaring/templates/audit-statefulset.yaml", "- /etc/jaring/export/export.key",
+          "- /var/lib/jaring/keys/export.key");
+  Replace("helm/jaring/templates/audit-statefulset.yaml", "{{- if not .Values.services.audit.exportKeySecret }}",
+          "{{- if false }}");
+  EditValues([](YAML::Node& v) { v["services"]["audit"]["exportKeySecret"] = ""; });
+  Replace("deploy/compose.yaml", "--export-key, /var/lib/jaring-keys/export.key",
+          "--export-key, /var/lib/jaring/keys/export.key");
+  const Problems problems = CheckServices(root_);
+  EXPECT_THAT(problems, Contains(HasSubstr("services.audit.exportKeySecret must name a Secret")));
+  EXPECT_THAT(problems, Contains(HasSubstr("audit-statefulset.yaml: --export-key /var/lib/jaring/keys/export.key "
+                                           "is on the cache volume")));
+  EXPECT_THAT(problems, Contains(HasSubstr("audit-statefulset.yaml: mounts nothing at /var/lib/jaring/keys")));
+  EXPECT_THAT(problems, Contains(HasSubstr("audit-statefulset.yaml: does not refuse an empty "
+                                           "services.audit.exportKeySecret")));
+  EXPECT_EQ(problems.size(), 4u) << ::testing::PrintToString(problems);
+  EXPECT_THAT(CheckCompose(root_), Contains(HasSubstr("compose.yaml: audit needs --export-key on a volume of its own")));
+}
+
+TEST_F(BrokenCopyTest, AuditLeftOutOfPolicyNotesAndComposeIsNamed) {
+  Replace("helm/jaring/templates/networkpolicy.yaml", "appeals, ledger, audit]", "appeals, ledger]");
+  Replace("helm/jaring/templates/networkpolicy.yaml", "port: {{ .Values.services.audit.port }}",
+          "port: {{ .Values.services.ledger.port }}");
+  for (int i = 0; i < 2; ++i) {  // the address, and jaringctl's --audit-target
+    Replace("helm/jaring/templates/NOTES.txt", "-audit.{{ .Release.Namespace }}", "-ledger.{{ .Release.Namespace }}");
+  }
+  Replace("deploy/compose.yaml", "  audit:\n", "  audits:\n");
+  const Problems problems = CheckServices(root_);
+  EXPECT_THAT(problems, Contains(HasSubstr("networkpolicy.yaml: does not select the audit pods")));
+  EXPECT_THAT(problems, Contains(HasSubstr("networkpolicy.yaml: does not admit services.audit.port")));
+  EXPECT_THAT(problems, Contains(HasSubstr("NOTES.txt: does not name <fullname>-audit on services.audit.port")));
+  EXPECT_EQ(problems.size(), 3u) << ::testing::PrintToString(problems);
+  EXPECT_THAT(CheckCompose(root_), Contains(HasSubstr("compose.yaml: no service audit")));
 }
 
 TEST_F(BrokenCopyTest, PartitionCountOtherThanTheCodeIsNamed) {

@@ -125,12 +125,14 @@ absl::Status Replay(const ReplayFlags& flags) {
     std::filesystem::rename(tmp, out / "REPLAY.json", ec);
     if (ec) return absl::UnavailableError(absl::StrCat("cannot write REPLAY.json: ", ec.message()));
   }
-  std::printf("\nServe it (reads and audit only; the live system is untouched):\n"
-              "  jaring serve --replay %s --listen 127.0.0.1:7710\n"
+  std::printf("\nServe it (reads and audit only; the live system is untouched), with the live system's keys\n"
+              "(tokens, audit references: DATA/keys, or --auth-key and --export-key) and its TLS flags:\n"
+              "  jaring serve --replay %s --data %s --listen 127.0.0.1:7710 [--tls-cert ... --tls-key ...]\n"
               "then ask it, e.g.:\n"
               "  jaringctl --target 127.0.0.1:7710 audit source\n"
               "  jaringctl --target 127.0.0.1:7710 audit report --on %s --out audit-report\n",
-              out.c_str(), absl::FormatCivilTime(WibDay(as_of)).c_str());
+              out.c_str(), std::filesystem::absolute(flags.data_dir).c_str(),
+              absl::FormatCivilTime(WibDay(as_of)).c_str());
   return absl::OkStatus();
 }
 

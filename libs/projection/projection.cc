@@ -11,6 +11,7 @@
 #include "libs/base/status.h"
 #include "libs/base/strings.h"
 #include "libs/events/envelope.h"
+#include "libs/projection/rocks_error.h"
 #include "rocksdb/db.h"
 #include "rocksdb/filter_policy.h"
 #include "rocksdb/table.h"
@@ -649,6 +650,13 @@ std::map<TopicPartition, int64_t> Projection::NextOffsets() const {
   return next_;
 }
 
+int64_t Projection::RecordsRead() const {
+  absl::MutexLock lock(&mu_);
+  int64_t read = 0;
+  for (const auto& [tp, next] : next_) read += next;
+  return read;
+}
+
 Stats Projection::stats() const {
   absl::MutexLock lock(&mu_);
   return stats_;
@@ -736,6 +744,28 @@ absl::StatusOr<std::unique_ptr<Projection>> OpenFor(Mode mode, eventlog::EventLo
   JARING_RETURN_IF_ERROR(p->CatchUp());
   p->Start();
   return p;
+}
+
+absl::Status ScanPrefix(rocksdb::DB* db, std::string_view prefix,
+                        const std::function<absl::StatusOr<bool>(std::string_view key, std::string_view value)>& visit,
+                        std::string_view start) {
+  // The first key after every key with the prefix (keys hold binary
+  // big-endian numbers, so "prefix\xff" would not do).
+  std::string upper(prefix);
+  while (!upper.empty() && static_cast<unsigned char>(upper.back()) == 0xff) upper.pop_back();
+  if (!upper.empty()) upper.back() = static_cast<char>(static_cast<unsigned char>(upper.back()) + 1);
+  rocksdb::Slice upper_slice(upper);
+  rocksdb::ReadOptions ro;
+  if (!upper.empty()) ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro));
+  const std::string from = start.empty() ? std::string(prefix) : std::string(start);
+  for (it->Seek(from); it->Valid(); it->Next()) {
+    const std::string_view key(it->key().data(), it->key().size());
+    if (key.substr(0, prefix.size()) != prefix) break;
+    JARING_ASSIGN_OR_RETURN(bool more, visit(key, std::string_view(it->value().data(), it->value().size())));
+    if (!more) return absl::OkStatus();
+  }
+  return RocksError(it->status());
 }
 
 absl::StatusOr<std::vector<std::pair<std::string, std::string>>> DumpStore(const std::string& dir) {

@@ -208,6 +208,9 @@ class Projection {
 
   // The next offset to apply, per partition.
   std::map<TopicPartition, int64_t> NextOffsets() const;
+  // Records of the log consumed (applied, skipped or filtered out): the sum
+  // of NextOffsets.
+  int64_t RecordsRead() const;
   Stats stats() const;
   // Counts of skipped unknown payloads by event_type, as committed.
   absl::StatusOr<std::map<std::string, int64_t>> SkippedUnknown() const;
@@ -285,6 +288,15 @@ absl::Status RequireWriter(Mode mode, std::string_view service);
 // writer or replica; OpenSnapshot(options.dir) for a snapshot.
 absl::StatusOr<std::unique_ptr<Projection>> OpenFor(Mode mode, eventlog::EventLog* log, Applier* applier,
                                                     Options options);
+
+// Visits the keys of `db` that start with `prefix`, in order, from `start`
+// (a key with the prefix; empty: the first); `visit` returns false to stop.
+// The iterator is bounded above by the prefix, so a scan past its last key
+// reads nothing more. Errors: `visit`'s, else the store's (RocksError).
+// Any thread; reads the store as it is while the scan runs.
+absl::Status ScanPrefix(rocksdb::DB* db, std::string_view prefix,
+                        const std::function<absl::StatusOr<bool>(std::string_view key, std::string_view value)>& visit,
+                        std::string_view start = {});
 
 // Every key and value of a store, for tests and tools comparing stores.
 // Errors: kUnavailable if it cannot be opened.

@@ -106,28 +106,6 @@ absl::StatusOr<M> Parse(std::string_view bytes, std::string_view what) {
   return m;
 }
 
-// Visits the store's keys under `prefix` in order; `fn` returns false to stop.
-absl::Status Scan(rocksdb::DB* db, std::string_view prefix,
-                  const std::function<absl::StatusOr<bool>(std::string_view key, std::string_view value)>& fn,
-                  std::string_view start = {}) {
-  // The first key after every key with the prefix (keys hold binary
-  // big-endian numbers, so "prefix\xff" would not do).
-  std::string upper(prefix);
-  while (!upper.empty() && static_cast<unsigned char>(upper.back()) == 0xff) upper.pop_back();
-  if (!upper.empty()) upper.back() = static_cast<char>(static_cast<unsigned char>(upper.back()) + 1);
-  rocksdb::Slice upper_slice(upper);
-  rocksdb::ReadOptions ro;
-  if (!upper.empty()) ro.iterate_upper_bound = &upper_slice;
-  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro));
-  const std::string from = start.empty() ? std::string(prefix) : std::string(start);
-  for (it->Seek(from); it->Valid(); it->Next()) {
-    const std::string_view key(it->key().data(), it->key().size());
-    if (key.substr(0, prefix.size()) != prefix) break;
-    JARING_ASSIGN_OR_RETURN(bool more, fn(key, std::string_view(it->value().data(), it->value().size())));
-    if (!more) return absl::OkStatus();
-  }
-  return projection::RocksError(it->status());
-}
 
 // The region code's prefixes, longest first: "52.71.03.1002", "52.71.03",
 // "52.71", "52".
@@ -235,7 +213,7 @@ absl::StatusOr<int> AppealsServiceImpl::Tick() {
 
 absl::StatusOr<int> AppealsServiceImpl::EscalateDue(int64_t now_ms) {
   std::vector<std::pair<std::string, v1::DeadlineKind>> due;
-  JARING_RETURN_IF_ERROR(Scan(projection_->db(), keys::kPendingPrefix,
+  JARING_RETURN_IF_ERROR(projection::ScanPrefix(projection_->db(), keys::kPendingPrefix,
                               [&](std::string_view key, std::string_view) -> absl::StatusOr<bool> {
                                 std::optional<DeadlineKey> d =
                                     DecodeDeadlineKey(key.substr(keys::kPendingPrefix.size()));
@@ -255,7 +233,7 @@ absl::StatusOr<int> AppealsServiceImpl::EscalateDue(int64_t now_ms) {
 
 absl::StatusOr<int> AppealsServiceImpl::FlushOutbox() {
   std::vector<v1::Envelope> pending;
-  JARING_RETURN_IF_ERROR(Scan(projection_->db(), keys::kOutboxPrefix,
+  JARING_RETURN_IF_ERROR(projection::ScanPrefix(projection_->db(), keys::kOutboxPrefix,
                               [&](std::string_view, std::string_view value) -> absl::StatusOr<bool> {
                                 JARING_ASSIGN_OR_RETURN(v1::Envelope e, Parse<v1::Envelope>(value, "outbox entry"));
                                 pending.push_back(std::move(e));
@@ -429,7 +407,7 @@ absl::StatusOr<v1::FileAppealResponse> AppealsServiceImpl::FileAppeal(const v1::
     std::string current_note;
     if (!where.has_value()) {
       std::vector<std::string> current;
-      JARING_RETURN_IF_ERROR(Scan(db, absl::StrCat("d/", r.kk_number(), "/"),
+      JARING_RETURN_IF_ERROR(projection::ScanPrefix(db, absl::StrCat("d/", r.kk_number(), "/"),
                                   [&](std::string_view key, std::string_view value) -> absl::StatusOr<bool> {
                                     JARING_ASSIGN_OR_RETURN(auto d, Parse<v1::DecisionRef>(value, "decision"));
                                     const std::string_view prog = key.substr(key.rfind('/') + 1);
@@ -474,7 +452,7 @@ absl::StatusOr<v1::FileAppealResponse> AppealsServiceImpl::FileAppeal(const v1::
     JARING_ASSIGN_OR_RETURN(std::optional<std::string> known, ReadRaw(db, keys::Program(program)));
     if (!known.has_value()) {
       std::vector<std::string> programs;
-      JARING_RETURN_IF_ERROR(Scan(db, keys::kProgramPrefix, [&](std::string_view key, std::string_view) {
+      JARING_RETURN_IF_ERROR(projection::ScanPrefix(db, keys::kProgramPrefix, [&](std::string_view key, std::string_view) {
         programs.emplace_back(key.substr(keys::kProgramPrefix.size()));
         return absl::StatusOr<bool>(true);
       }));
@@ -509,7 +487,7 @@ absl::StatusOr<v1::FileAppealResponse> AppealsServiceImpl::FileAppeal(const v1::
     const int64_t now_ms = absl::ToUnixMillis(now);
     std::string last_closed;
     for (const std::string& prefix : RegionPrefixes(family->region_code())) {
-      JARING_RETURN_IF_ERROR(Scan(db, keys::WindowIndexPrefix(prefix, program),
+      JARING_RETURN_IF_ERROR(projection::ScanPrefix(db, keys::WindowIndexPrefix(prefix, program),
                                   [&](std::string_view key, std::string_view) -> absl::StatusOr<bool> {
                                     const std::string_view id = key.substr(key.rfind('/') + 1);
                                     JARING_ASSIGN_OR_RETURN(auto w, ReadMessage<v1::ObjectionWindowOpened>(
@@ -867,7 +845,7 @@ absl::StatusOr<v1::ListFamilyAppealsResponse> AppealsServiceImpl::ListFamilyAppe
   JARING_RETURN_IF_ERROR(population::ValidateKkNumber("kk_number", r.kk_number(), TodayIn(clock_->Now())));
   v1::ListFamilyAppealsResponse resp;
   rocksdb::DB* db = projection_->db();
-  JARING_RETURN_IF_ERROR(Scan(db, keys::FamilyAppealsPrefix(r.kk_number()),
+  JARING_RETURN_IF_ERROR(projection::ScanPrefix(db, keys::FamilyAppealsPrefix(r.kk_number()),
                               [&](std::string_view key, std::string_view) -> absl::StatusOr<bool> {
                                 const std::string_view id = key.substr(keys::FamilyAppealsPrefix(r.kk_number()).size() + 8);
                                 JARING_ASSIGN_OR_RETURN(v1::Appeal a, ReadAppeal(id));
@@ -893,7 +871,7 @@ absl::StatusOr<v1::ListWorkQueueResponse> AppealsServiceImpl::ListWorkQueue(cons
     start = raw;
   }
   v1::ListWorkQueueResponse resp;
-  JARING_RETURN_IF_ERROR(Scan(projection_->db(), keys::kQueuePrefix,
+  JARING_RETURN_IF_ERROR(projection::ScanPrefix(projection_->db(), keys::kQueuePrefix,
                               [&](std::string_view key, std::string_view) -> absl::StatusOr<bool> {
                                 if (resp.appeals_size() >= page) {
                                   resp.set_next_page_token(absl::WebSafeBase64Escape(Av(key)));
@@ -915,7 +893,7 @@ absl::StatusOr<v1::ListBreachesResponse> AppealsServiceImpl::ListBreaches(const 
   const int64_t from = r.has_from() ? events::ToMillis(r.from()) : std::numeric_limits<int64_t>::min();
   const int64_t to = r.has_to() ? events::ToMillis(r.to()) : std::numeric_limits<int64_t>::max();
   v1::ListBreachesResponse resp;
-  JARING_RETURN_IF_ERROR(Scan(projection_->db(), keys::kBreachPrefix,
+  JARING_RETURN_IF_ERROR(projection::ScanPrefix(projection_->db(), keys::kBreachPrefix,
                               [&](std::string_view key, std::string_view) -> absl::StatusOr<bool> {
                                 std::optional<DeadlineKey> k = DecodeDeadlineKey(key.substr(keys::kBreachPrefix.size()));
                                 if (!k.has_value()) return absl::DataLossError("appeals store: bad breach key");
@@ -949,7 +927,7 @@ absl::StatusOr<v1::GetAppealStatsResponse> AppealsServiceImpl::GetAppealStats(co
   std::map<int, v1::AppealStats> rows;
   std::map<int, std::vector<double>> days;
   for (int k : {1, 2, 3, 0}) rows[k].set_kind(static_cast<v1::AppealKind>(k));
-  JARING_RETURN_IF_ERROR(Scan(projection_->db(), keys::RegionPrefix(r.region_prefix()),
+  JARING_RETURN_IF_ERROR(projection::ScanPrefix(projection_->db(), keys::RegionPrefix(r.region_prefix()),
                               [&](std::string_view key, std::string_view) -> absl::StatusOr<bool> {
                                 const std::string_view rest = key.substr(2);  // "<region>/<id>"
                                 const size_t slash = rest.rfind('/');
@@ -995,7 +973,7 @@ absl::StatusOr<v1::ListObjectionWindowsResponse> AppealsServiceImpl::ListObjecti
     JARING_RETURN_IF_ERROR(population::ValidateRegionPrefix("region_prefix", r.region_prefix()));
   }
   v1::ListObjectionWindowsResponse resp;
-  JARING_RETURN_IF_ERROR(Scan(projection_->db(), "w/", [&](std::string_view, std::string_view value) -> absl::StatusOr<bool> {
+  JARING_RETURN_IF_ERROR(projection::ScanPrefix(projection_->db(), "w/", [&](std::string_view, std::string_view value) -> absl::StatusOr<bool> {
     JARING_ASSIGN_OR_RETURN(auto w, Parse<v1::ObjectionWindowOpened>(value, "window"));
     // Windows that cover the prefix, or lie within it.
     if (r.region_prefix().empty() || InRegion(r.region_prefix(), w.region_prefix()) ||
@@ -1011,7 +989,7 @@ absl::StatusOr<v1::ListObjectionWindowsResponse> AppealsServiceImpl::ListObjecti
 
 absl::StatusOr<std::map<v1::AppealState, int64_t>> AppealsServiceImpl::CountByState() {
   std::map<v1::AppealState, int64_t> counts;
-  JARING_RETURN_IF_ERROR(Scan(projection_->db(), "a/", [&](std::string_view, std::string_view value) -> absl::StatusOr<bool> {
+  JARING_RETURN_IF_ERROR(projection::ScanPrefix(projection_->db(), "a/", [&](std::string_view, std::string_view value) -> absl::StatusOr<bool> {
     JARING_ASSIGN_OR_RETURN(auto a, Parse<v1::Appeal>(value, "appeal"));
     ++counts[a.state()];
     return true;
@@ -1055,7 +1033,7 @@ absl::StatusOr<v1::LookupFamilyStatusResponse> AppealsServiceImpl::LookupFamilyS
     out->set_relationship(m.member().relationship());
     out->set_alive(m.alive());
   }
-  JARING_RETURN_IF_ERROR(Scan(db, keys::kProgramPrefix, [&](std::string_view key, std::string_view) -> absl::StatusOr<bool> {
+  JARING_RETURN_IF_ERROR(projection::ScanPrefix(db, keys::kProgramPrefix, [&](std::string_view key, std::string_view) -> absl::StatusOr<bool> {
     const std::string program(key.substr(keys::kProgramPrefix.size()));
     JARING_ASSIGN_OR_RETURN(std::optional<v1::DecisionRef> d,
                             ReadMessage<v1::DecisionRef>(db, keys::Decision(r.kk_number(), program)));
@@ -1093,7 +1071,7 @@ absl::StatusOr<bool> AppealsServiceImpl::VerifierHasFamily(std::string_view veri
   bool found = false;
   rocksdb::DB* db = projection_->db();
   const std::string prefix = keys::FamilyAppealsPrefix(kk);
-  JARING_RETURN_IF_ERROR(Scan(db, prefix, [&](std::string_view key, std::string_view) -> absl::StatusOr<bool> {
+  JARING_RETURN_IF_ERROR(projection::ScanPrefix(db, prefix, [&](std::string_view key, std::string_view) -> absl::StatusOr<bool> {
     JARING_ASSIGN_OR_RETURN(v1::Appeal a, ReadAppeal(key.substr(prefix.size() + 8)));
     const bool open = a.state() != v1::APPEAL_STATE_CLOSED && a.state() != v1::APPEAL_STATE_WITHDRAWN;
     found = open && a.verifier_id() == verifier;

@@ -16,6 +16,7 @@
 #include "libs/projection/rocks_error.h"
 #include "rocksdb/db.h"
 #include "services/eligibility/service.h"
+#include "services/eligibility/store.h"
 #include "services/ledger/service.h"
 #include "services/population/service.h"
 #include "services/population/validation.h"
@@ -39,19 +40,6 @@ absl::Status CheckRegion(std::string_view prefix) {
 
 bool InRegion(std::string_view region_code, std::string_view prefix) {
   return region_code.substr(0, prefix.size()) == prefix;
-}
-
-// Visits every key under `prefix` in order; stops early when `visit`
-// returns false.
-absl::Status Scan(rocksdb::DB* db, std::string_view prefix,
-                  const std::function<absl::StatusOr<bool>(std::string_view key, std::string_view value)>& visit) {
-  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions()));
-  for (it->Seek(rocksdb::Slice(prefix.data(), prefix.size()));
-       it->Valid() && it->key().starts_with(rocksdb::Slice(prefix.data(), prefix.size())); it->Next()) {
-    JARING_ASSIGN_OR_RETURN(bool more, visit(it->key().ToStringView(), it->value().ToStringView()));
-    if (!more) break;
-  }
-  return projection::RocksError(it->status());
 }
 
 template <typename M>
@@ -92,7 +80,7 @@ absl::Status VisitTrails(rocksdb::DB* db, std::string_view program,
     return st;
   };
   // Key: "v/" kk "/" program "/" BE64 version.
-  JARING_RETURN_IF_ERROR(Scan(db, "v/", [&](std::string_view key, std::string_view value) -> absl::StatusOr<bool> {
+  JARING_RETURN_IF_ERROR(projection::ScanPrefix(db, "v/", [&](std::string_view key, std::string_view value) -> absl::StatusOr<bool> {
     const size_t kk_end = key.find('/', 2);
     if (kk_end == std::string_view::npos || key.size() < kk_end + 1 + 1 + 8) {
       return absl::DataLossError("audit: malformed decision key in the eligibility store");
@@ -111,11 +99,6 @@ absl::Status VisitTrails(rocksdb::DB* db, std::string_view program,
     return true;
   }));
   return flush();
-}
-
-// PKH: components awarded; PBI-JK: members covered (as a Beneficiary).
-int32_t Components(const v1::Decision& d) {
-  return d.has_pbi_jk() ? d.pbi_jk().covered_members() : static_cast<int32_t>(d.components_size());
 }
 
 }  // namespace
@@ -153,9 +136,7 @@ absl::StatusOr<v1::GetAuditSourceResponse> AuditServiceImpl::GetAuditSource() co
   auto add = [&](std::string_view name, const projection::Projection& p) {
     v1::ServiceEvents* e = s.add_events();
     e->set_service(std::string(name));
-    int64_t read = 0;
-    for (const auto& [tp, next] : p.NextOffsets()) read += next;
-    e->set_records_read(read);
+    e->set_records_read(p.RecordsRead());
     auto it = options_.filtered_out.find(std::string(name));
     e->set_filtered_out(it != options_.filtered_out.end() ? it->second : p.stats().filtered_out);
   };
@@ -192,7 +173,7 @@ absl::StatusOr<v1::ListEligibleOnResponse> AuditServiceImpl::ListEligibleOn(cons
         row->set_dtsen_round(d.dtsen_round());
         row->set_decile(d.decile());
         row->set_yearly_amount(d.yearly_amount());
-        row->set_components(Components(d));
+        row->set_components(eligibility::BeneficiaryComponents(d));
         row->set_trigger(ed.trigger());
         *row->mutable_recorded_at() = e->recorded_at();
         *row->mutable_reasons() = d.reasons();
@@ -290,18 +271,17 @@ absl::StatusOr<v1::ListPaymentsWithoutLivingMemberResponse> AuditServiceImpl::Li
   rocksdb::DB* db = options_.ledger->projection().db();
   const int64_t now_ms = absl::ToUnixMillis(clock_->Now());
   std::map<std::string, v1::GetCycleResponse> cycles;
+  JARING_ASSIGN_OR_RETURN(std::vector<v1::GetCycleResponse> all_cycles, options_.ledger->ListCycles());
+  for (v1::GetCycleResponse& c : all_cycles) cycles.emplace(c.cycle_id(), std::move(c));
   v1::ListPaymentsWithoutLivingMemberResponse resp;
-  JARING_RETURN_IF_ERROR(Scan(db, "e/", [&](std::string_view, std::string_view value) -> absl::StatusOr<bool> {
+  JARING_RETURN_IF_ERROR(projection::ScanPrefix(db, "e/", [&](std::string_view, std::string_view value) -> absl::StatusOr<bool> {
     JARING_ASSIGN_OR_RETURN(v1::Entitlement ent, Parse<v1::Entitlement>(value, "an entitlement"));
     if (ent.status() != v1::ENTITLEMENT_STATUS_PAID) return true;
     const v1::EntitlementCreated& c = ent.created();
     if (!InRegion(c.region_code(), r.region_prefix())) return true;
     auto it = cycles.find(ent.cycle_id());
     if (it == cycles.end()) {
-      JARING_ASSIGN_OR_RETURN(std::optional<std::string> bytes, ledger_service::Read(db, ledger_service::keys::Cycle(ent.cycle_id())));
-      if (!bytes) return absl::DataLossError(absl::StrCat("audit: cycle ", ent.cycle_id(), " of an entitlement is missing"));
-      JARING_ASSIGN_OR_RETURN(v1::GetCycleResponse cycle, Parse<v1::GetCycleResponse>(*bytes, "a cycle"));
-      it = cycles.emplace(ent.cycle_id(), std::move(cycle)).first;
+      return absl::DataLossError(absl::StrCat("audit: cycle ", ent.cycle_id(), " of an entitlement is missing"));
     }
     const int64_t cutoff_ms = events::ToMillis(it->second.cycle().cutoff());
     JARING_ASSIGN_OR_RETURN(bool alive, ledger_service::HadLivingMember(db, c.kk_number(), cutoff_ms, now_ms));
@@ -331,17 +311,13 @@ absl::StatusOr<v1::ListCycleDiscrepanciesResponse> AuditServiceImpl::ListCycleDi
   if (options_.ledger == nullptr) return Needs("ledger", "cycle totals");
   rocksdb::DB* db = options_.ledger->projection().db();
   v1::ListCycleDiscrepanciesResponse resp;
-  std::vector<v1::GetCycleResponse> cycles;
-  JARING_RETURN_IF_ERROR(Scan(db, "y/", [&](std::string_view, std::string_view value) -> absl::StatusOr<bool> {
-    JARING_ASSIGN_OR_RETURN(v1::GetCycleResponse c, Parse<v1::GetCycleResponse>(value, "a cycle"));
-    // A national cycle ("") belongs to every region; a regional one to its prefix.
-    const std::string& prefix = c.cycle().region_prefix();
-    if (r.region_prefix().empty() || InRegion(prefix, r.region_prefix()) || InRegion(r.region_prefix(), prefix)) {
-      cycles.push_back(std::move(c));
-    }
-    return true;
-  }));
+  JARING_ASSIGN_OR_RETURN(std::vector<v1::GetCycleResponse> cycles, options_.ledger->ListCycles());
   for (const v1::GetCycleResponse& cycle : cycles) {
+    // A national cycle ("") belongs to every region; a regional one to its prefix.
+    const std::string& prefix = cycle.cycle().region_prefix();
+    if (!r.region_prefix().empty() && !InRegion(prefix, r.region_prefix()) && !InRegion(r.region_prefix(), prefix)) {
+      continue;
+    }
     v1::CycleCheck check;
     check.set_cycle_id(cycle.cycle_id());
     check.set_program(cycle.cycle().program());
@@ -352,7 +328,7 @@ absl::StatusOr<v1::ListCycleDiscrepanciesResponse> AuditServiceImpl::ListCycleDi
     check.set_total_amount(cycle.cycle().total_amount());
     check.set_paid_amount(cycle.paid_amount() - cycle.returned_amount());
     std::set<std::string> seen_families;
-    JARING_RETURN_IF_ERROR(Scan(db, ledger_service::keys::CycleFamilyPrefix(cycle.cycle_id()),
+    JARING_RETURN_IF_ERROR(projection::ScanPrefix(db, ledger_service::keys::CycleFamilyPrefix(cycle.cycle_id()),
                                 [&](std::string_view, std::string_view id) -> absl::StatusOr<bool> {
                                   JARING_ASSIGN_OR_RETURN(std::optional<std::string> bytes,
                                                           ledger_service::Read(db, ledger_service::keys::Entitlement(id)));
@@ -407,7 +383,7 @@ absl::StatusOr<v1::ListPeopleInTwoPlacesResponse> AuditServiceImpl::ListPeopleIn
   if (options_.population == nullptr) return Needs("population", "people in two places");
   const population::PopulationReader& reader = options_.population->reader();
   v1::ListPeopleInTwoPlacesResponse resp;
-  JARING_RETURN_IF_ERROR(Scan(options_.population->projection().db(), "n/",
+  JARING_RETURN_IF_ERROR(projection::ScanPrefix(options_.population->projection().db(), "n/",
                               [&](std::string_view key, std::string_view value) -> absl::StatusOr<bool> {
     std::optional<population::MembershipList> list = population::MembershipList::Decode(value);
     if (!list) return absl::DataLossError("audit: a membership list in the population store does not parse");

@@ -188,7 +188,7 @@ absl::Status EligibilityApplier::ApplyDecision(const projection::Event& event, p
     ben.set_yearly_amount(d.yearly_amount());
     ben.set_decision_id(d.decision_id());
     ben.set_decision_version(d.version());
-    ben.set_components(d.has_pbi_jk() ? d.pbi_jk().covered_members() : d.components_size());
+    ben.set_components(BeneficiaryComponents(d));
     batch.Put(keys::Beneficiary(d.program(), d.region_code(), d.kk_number()), ben.SerializeAsString());
   }
   return absl::OkStatus();
@@ -264,6 +264,10 @@ absl::StatusOr<std::optional<v1::Envelope>> ReadEnvelope(rocksdb::DB* db, const 
   v1::Envelope e;
   if (!e.ParseFromString(value)) return absl::DataLossError(absl::StrCat("corrupt record at ", Av(key)));
   return e;
+}
+
+int32_t BeneficiaryComponents(const v1::Decision& d) {
+  return d.has_pbi_jk() ? d.pbi_jk().covered_members() : static_cast<int32_t>(d.components_size());
 }
 
 }  // namespace jaring::eligibility

@@ -123,6 +123,10 @@ absl::StatusOr<std::optional<v1::Family>> FoldFamily(const std::vector<FamilyEve
                                                       std::optional<int64_t> as_of_ms,
                                                       FamilyPosition* last = nullptr);
 
+// What Beneficiary.components counts for a decision: PKH, the components
+// awarded; PBI-JK, the members covered.
+int32_t BeneficiaryComponents(const v1::Decision& d);
+
 // The recorded decision (EligibilityDecided envelope) at `key`, if any.
 absl::StatusOr<std::optional<v1::Envelope>> ReadEnvelope(rocksdb::DB* db, const rocksdb::Snapshot* snapshot,
                                                          std::string_view key);

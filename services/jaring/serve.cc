@@ -245,12 +245,11 @@ absl::Status Serve(const ServeFlags& flags) {
     if (!served(name) && !replay) return (stores / absl::StrCat("audit-", Av(name))).string();
     return (stores / name).string();
   };
+  // The log the services read: none for a replay (its log holds only reads).
   eventlog::EventLog* const service_log = replay ? nullptr : log.get();
   auto describe = [&](std::string_view name, const projection::Projection& p, std::string_view extra) {
-    int64_t read = 0;
-    for (const auto& [tp, next] : p.NextOffsets()) read += next;
     std::printf("%-15s %s (%s), store %s%s\n", absl::StrCat(Av(name), ":").c_str(),
-                p.frozen() ? absl::StrCat("frozen after ", read, " records of the log").c_str()
+                p.frozen() ? absl::StrCat("frozen after ", p.RecordsRead(), " records of the log").c_str()
                            : absl::StrCat(p.stats().events_applied, " events applied at start").c_str(),
                 std::string(ModeName(served(name) ? mode : *open_mode(name))).c_str(), store_dir(name).c_str(),
                 std::string(extra).c_str());
@@ -367,15 +366,14 @@ absl::Status Serve(const ServeFlags& flags) {
   metrics::Gauge* cycle_rupiah = registry.AddGauge(
       "jaring_cycle_rupiah", "A payment cycle's money: entitled, paid (settled), returned",
       {"program", "period", "region", "kind"});
-  eventlog::EventLog* const log_ptr = replay ? nullptr : log.get();
   // Total lag per service (the readiness check) as it was last collected.
   auto collect = [=]() -> std::string {
     std::string not_ready;
     for (const auto& w : watched) {
       applied->Set({w.name}, static_cast<double>(w.projection->stats().events_applied));
-      if (log_ptr == nullptr) continue;  // a replay has no log to lag behind
+      if (service_log == nullptr) continue;  // a replay has no log to lag behind
       for (const auto& [tp, next] : w.projection->NextOffsets()) {
-        absl::StatusOr<int64_t> end = log_ptr->EndOffset(tp.first, tp.second);
+        absl::StatusOr<int64_t> end = service_log->EndOffset(tp.first, tp.second);
         if (!end.ok()) continue;
         const std::string partition = std::to_string(tp.second);
         end_offsets->Set({tp.first, partition}, static_cast<double>(*end));

@@ -43,15 +43,14 @@ std::string Rupiah(int64_t amount) {
   return absl::StrCat(amount < 0 ? "-Rp" : "Rp", out);
 }
 
-// Visits every key and value under `prefix`.
+// Visits every key and value under `prefix` (projection::ScanPrefix with a
+// visitor that never stops early).
 template <typename Visit>
 absl::Status Scan(rocksdb::DB* db, std::string_view prefix, Visit visit) {
-  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions()));
-  for (it->Seek(rocksdb::Slice(prefix.data(), prefix.size())); it->Valid() && it->key().starts_with(prefix);
-       it->Next()) {
-    JARING_RETURN_IF_ERROR(visit(it->key().ToStringView(), it->value().ToStringView()));
-  }
-  return RocksError(it->status());
+  return projection::ScanPrefix(db, prefix, [&](std::string_view key, std::string_view value) -> absl::StatusOr<bool> {
+    JARING_RETURN_IF_ERROR(visit(key, value));
+    return true;
+  });
 }
 
 v1::Posting Post(std::string account, int64_t amount) {

@@ -17,18 +17,13 @@
 #include "services/jaring/commands.h"
 #include "services/ledger/service.h"
 #include "services/population/service.h"
+#include "tools/synth/csv.h"
 
 namespace jaring::server {
 
 absl::StatusOr<absl::Time> ParseInstant(const std::string& flag, const std::string& text, bool end_of_day) {
   if (text.empty()) return absl::InvalidArgumentError(absl::StrCat(flag, ": is required (YYYY-MM-DD or RFC 3339)"));
-  absl::CivilDay day;
-  if (text.size() == 10 && absl::ParseCivilTime(text, &day)) {
-    return end_of_day ? WibStartOf(day + 1) - absl::Milliseconds(1) : WibStartOf(day);
-  }
-  absl::Time t;
-  std::string err;
-  if (absl::ParseTime(absl::RFC3339_full, text, &t, &err)) return t;
+  if (std::optional<absl::Time> t = synth::ParseInstant(text, end_of_day)) return *t;
   return absl::InvalidArgumentError(
       absl::StrCat(flag, ": ", text, " is neither YYYY-MM-DD nor an RFC 3339 time (2026-03-01T00:00:00+07:00)"));
 }

@@ -8,6 +8,7 @@
 #include "absl/strings/str_join.h"
 #include "libs/base/clock.h"
 #include "tools/jaringctl/output.h"
+#include "tools/synth/csv.h"
 
 namespace jaring::ctl {
 namespace {
@@ -147,7 +148,7 @@ std::string Csv(const std::vector<std::string>& headers, const std::vector<std::
   std::string out;
   auto line = [&](const std::vector<std::string>& cells) {
     std::vector<std::string> q;
-    for (const std::string& c : cells) q.push_back(CsvField(c));
+    for (const std::string& c : cells) q.push_back(synth::CsvField(c));
     absl::StrAppend(&out, absl::StrJoin(q, ","), "\r\n");
   };
   line(headers);
@@ -243,17 +244,6 @@ std::string SvgBars(const std::string& title, const std::vector<std::pair<std::s
 }
 
 }  // namespace
-
-std::string CsvField(std::string_view s) {
-  if (s.find_first_of(",\"\r\n") == std::string_view::npos) return std::string(s);
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  out += '"';
-  return out;
-}
 
 std::string HtmlEscape(std::string_view s) {
   std::string out;

@@ -51,8 +51,6 @@ std::string PaymentsCsv(const v1::ListPaymentsWithoutLivingMemberResponse& r);
 std::string PeopleCsv(const v1::ListPeopleInTwoPlacesResponse& r);
 std::string CyclesCsv(const v1::ListCycleDiscrepanciesResponse& r);
 
-// A field quoted for CSV (RFC 4180) when it needs to be.
-std::string CsvField(std::string_view s);
 // Text escaped for HTML.
 std::string HtmlEscape(std::string_view s);
 

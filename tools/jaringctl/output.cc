@@ -41,12 +41,7 @@ std::string MaskNiksIn(std::string_view text, std::string_view kk) {
 }
 
 absl::StatusOr<absl::Time> ParseWhen(std::string_view flag, const std::string& value, DayEdge edge) {
-  if (std::optional<absl::CivilDay> day = synth::ParseIsoDay(value)) {
-    return edge == DayEdge::kStart ? WibStartOf(*day) : WibStartOf(*day + 1) - absl::Milliseconds(1);
-  }
-  absl::Time t;
-  std::string err;
-  if (absl::ParseTime(absl::RFC3339_full, value, &t, &err)) return t;
+  if (std::optional<absl::Time> t = synth::ParseInstant(value, edge == DayEdge::kEnd)) return *t;
   return absl::InvalidArgumentError(
       absl::StrCat(Av(flag), ": \"", value, "\" is not a date (YYYY-MM-DD) or an RFC 3339 time"));
 }

@@ -221,6 +221,16 @@ std::string SchoolLevelNames() { return AllNames(kSchoolLevels); }
 
 std::optional<absl::CivilDay> ParseIsoDay(std::string_view s) { return ParseDay(s); }
 
+std::optional<absl::Time> ParseInstant(std::string_view text, bool end_of_day) {
+  if (std::optional<absl::CivilDay> day = ParseDay(text)) {
+    return end_of_day ? DayStart(*day + 1) - absl::Milliseconds(1) : DayStart(*day);
+  }
+  absl::Time t;
+  std::string err;
+  if (absl::ParseTime(absl::RFC3339_full, std::string(text), &t, &err)) return t;
+  return std::nullopt;
+}
+
 absl::TimeZone CsvTimeZone() { return absl::FixedTimeZone(7 * 3600); }
 absl::Time DayStart(absl::CivilDay day) { return absl::FromCivil(day, CsvTimeZone()); }
 absl::CivilDay WibDay(absl::Time t) { return absl::ToCivilDay(t, CsvTimeZone()); }

@@ -51,6 +51,11 @@ absl::CivilDay WibDay(absl::Time t);
 // "YYYY-MM-DD" (a real date, year 1900-2100), or nullopt.
 std::optional<absl::CivilDay> ParseIsoDay(std::string_view s);
 
+// An instant given as "YYYY-MM-DD" (WIB: its first millisecond, or with
+// `end_of_day` its last) or as an RFC 3339 time; nullopt for anything else.
+// What the command lines of jaring and jaringctl read for their time flags.
+std::optional<absl::Time> ParseInstant(std::string_view text, bool end_of_day);
+
 // The request id of a family whose rows are `row_bytes` (see above).
 std::string ImportRequestId(std::string_view kk_number, std::string_view row_bytes);
 

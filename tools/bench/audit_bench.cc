@@ -23,6 +23,7 @@
 #include "services/ledger/service.h"
 #include "services/population/service.h"
 #include "tools/bench/synthetic.h"
+#include "tools/bench/workspace.h"
 
 namespace jaring::bench {
 namespace {
@@ -80,21 +81,15 @@ absl::StatusOr<std::pair<int64_t, double>> RawRead(eventlog::EventLog& log, cons
 }  // namespace
 
 int AuditBench(const AuditBenchFlags& flags) {
-  const bool own_dir = flags.dir.empty();
-  const std::filesystem::path dir =
-      own_dir ? std::filesystem::temp_directory_path() / absl::StrCat("jaring-bench-audit-", getpid())
-              : std::filesystem::path(flags.dir);
-  if (std::filesystem::exists(dir) && !std::filesystem::is_empty(dir)) {
-    std::fprintf(stderr, "jaring-bench audit: %s exists and is not empty\n", dir.c_str());
+  absl::StatusOr<Workspace> workspace = OpenWorkspace("audit", flags.dir);
+  if (!workspace.ok()) {
+    if (!absl::IsFailedPrecondition(workspace.status())) return Fail(workspace.status(), "open log");
+    std::fprintf(stderr, "jaring-bench audit: %s\n", std::string(workspace.status().message()).c_str());
     return 2;
   }
-  std::filesystem::create_directories(dir);
-  auto opened = eventlog::OpenEmbeddedLog({.dir = (dir / "log").string()});
-  if (!opened.ok()) return Fail(opened.status(), "open log");
-  std::unique_ptr<eventlog::EventLog> log = std::move(opened).value();
-  for (const auto& t : events::kDefaultTopics) {
-    if (absl::Status st = log->CreateTopic(std::string(t.name), t.partitions); !st.ok()) return Fail(st, "topic");
-  }
+  const bool own_dir = workspace->owned;
+  const std::filesystem::path dir = workspace->dir;
+  std::unique_ptr<eventlog::EventLog> log = std::move(workspace->log);
   auto rules = rules::LoadRuleSet(flags.rules.empty() ? std::filesystem::path(JARING_RULES_DIR) / "2026.1"
                                                       : std::filesystem::path(flags.rules));
   if (!rules.ok()) return Fail(rules.status(), "rules");
@@ -192,7 +187,7 @@ int AuditBench(const AuditBenchFlags& flags) {
     ledger::StatementLine s;
     s.reference = l.instruction.reference;
     s.amount = l.instruction.amount;
-    s.channel_reference = "B";
+    s.channel_reference = absl::StrCat("B-", lines.size());
     s.settled_on = today;
     lines.push_back(std::move(s));
   }

@@ -18,6 +18,7 @@
 #include "nlohmann/json.hpp"
 #include "services/eligibility/service.h"
 #include "tools/bench/percentile.h"
+#include "tools/bench/workspace.h"
 
 #ifndef JARING_RULES_DIR
 #define JARING_RULES_DIR "rules"
@@ -49,21 +50,15 @@ int64_t TopicTotal(eventlog::EventLog& log, std::string_view topic, int partitio
 }  // namespace
 
 int EligibilityBench(const EligibilityBenchFlags& flags) {
-  const bool own_dir = flags.dir.empty();
-  const std::filesystem::path dir =
-      own_dir ? std::filesystem::temp_directory_path() / absl::StrCat("jaring-bench-elig-", getpid())
-              : std::filesystem::path(flags.dir);
-  if (std::filesystem::exists(dir) && !std::filesystem::is_empty(dir)) {
-    std::fprintf(stderr, "jaring-bench eligibility: %s exists and is not empty\n", dir.c_str());
+  absl::StatusOr<Workspace> workspace = OpenWorkspace("elig", flags.dir);
+  if (!workspace.ok()) {
+    if (!absl::IsFailedPrecondition(workspace.status())) return Fail(workspace.status(), "open log");
+    std::fprintf(stderr, "jaring-bench eligibility: %s\n", std::string(workspace.status().message()).c_str());
     return 2;
   }
-  std::filesystem::create_directories(dir);
-  auto opened = eventlog::OpenEmbeddedLog({.dir = (dir / "log").string()});
-  if (!opened.ok()) return Fail(opened.status(), "open log");
-  std::unique_ptr<eventlog::EventLog> log = std::move(opened).value();
-  for (const auto& t : events::kDefaultTopics) {
-    if (absl::Status st = log->CreateTopic(std::string(t.name), t.partitions); !st.ok()) return Fail(st, "topic");
-  }
+  const bool own_dir = workspace->owned;
+  const std::filesystem::path dir = workspace->dir;
+  std::unique_ptr<eventlog::EventLog> log = std::move(workspace->log);
   auto rules = rules::LoadRuleSet(flags.rules.empty() ? std::filesystem::path(JARING_RULES_DIR) / "2026.1"
                                                       : std::filesystem::path(flags.rules));
   if (!rules.ok()) return Fail(rules.status(), "rules");

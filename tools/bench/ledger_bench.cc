@@ -19,6 +19,7 @@
 #include "nlohmann/json.hpp"
 #include "services/ledger/service.h"
 #include "tools/bench/raw_limits.h"
+#include "tools/bench/workspace.h"
 
 namespace jaring::bench {
 namespace {
@@ -42,21 +43,15 @@ std::string Kk(int64_t i) { return absl::StrFormat("5271%012d", i + 1); }
 }  // namespace
 
 int LedgerBench(const LedgerBenchFlags& flags) {
-  const bool own_dir = flags.dir.empty();
-  const std::filesystem::path dir =
-      own_dir ? std::filesystem::temp_directory_path() / absl::StrCat("jaring-bench-ledger-", getpid())
-              : std::filesystem::path(flags.dir);
-  if (std::filesystem::exists(dir) && !std::filesystem::is_empty(dir)) {
-    std::fprintf(stderr, "jaring-bench ledger: %s exists and is not empty\n", dir.c_str());
+  absl::StatusOr<Workspace> workspace = OpenWorkspace("ledger", flags.dir);
+  if (!workspace.ok()) {
+    if (!absl::IsFailedPrecondition(workspace.status())) return Fail(workspace.status(), "open log");
+    std::fprintf(stderr, "jaring-bench ledger: %s\n", std::string(workspace.status().message()).c_str());
     return 2;
   }
-  std::filesystem::create_directories(dir);
-  auto opened = eventlog::OpenEmbeddedLog({.dir = (dir / "log").string()});
-  if (!opened.ok()) return Fail(opened.status(), "open log");
-  std::unique_ptr<eventlog::EventLog> log = std::move(opened).value();
-  for (const auto& t : events::kDefaultTopics) {
-    if (absl::Status st = log->CreateTopic(std::string(t.name), t.partitions); !st.ok()) return Fail(st, "topic");
-  }
+  const bool own_dir = workspace->owned;
+  const std::filesystem::path dir = workspace->dir;
+  std::unique_ptr<eventlog::EventLog> log = std::move(workspace->log);
 
   // 1. Families and their decisions, appended directly.
   const absl::Time before = absl::Now() - absl::Hours(1);

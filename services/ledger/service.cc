@@ -213,6 +213,14 @@ absl::Status LedgerServiceImpl::AppendEntries(std::vector<NewEntry>& entries) {
   return absl::OkStatus();
 }
 
+namespace {
+std::string Incomplete(const v1::GetCycleResponse& c) {
+  return absl::StrCat("cycle ", c.cycle_id(), " is incomplete: ", c.entitled_families(), " of ", c.cycle().families(),
+                      " entitlements (", Rupiah(c.entitled_amount()), " of ", Rupiah(c.cycle().total_amount()),
+                      ") are on the journal; open it again (same program, period and region) to complete it");
+}
+}  // namespace
+
 absl::StatusOr<std::optional<std::string>> LedgerServiceImpl::CycleRegion(std::string_view cycle_id) {
   absl::StatusOr<v1::GetCycleResponse> c = LoadCycle(cycle_id);
   if (absl::IsNotFound(c.status())) return std::nullopt;
@@ -226,7 +234,15 @@ absl::StatusOr<v1::GetCycleResponse> LedgerServiceImpl::LoadCycle(std::string_vi
   if (!bytes) return absl::NotFoundError(absl::StrCat("cycle_id: no cycle ", Av(cycle_id)));
   v1::GetCycleResponse c;
   if (!c.ParseFromString(*bytes)) return absl::DataLossError("corrupt cycle record");
+  c.set_complete(CycleComplete(c));
   return c;
+}
+
+absl::StatusOr<v1::GetCycleResponse> LedgerServiceImpl::LoadOpenCycle(std::string_view cycle_id) {
+  JARING_ASSIGN_OR_RETURN(v1::GetCycleResponse cycle, LoadCycle(cycle_id));
+  if (!cycle.complete()) return absl::FailedPreconditionError(Incomplete(cycle));
+  if (cycle.closed()) return absl::FailedPreconditionError(absl::StrCat("cycle ", Av(cycle_id), " is closed"));
+  return cycle;
 }
 
 absl::StatusOr<std::optional<v1::Entitlement>> LedgerServiceImpl::LoadEntitlement(std::string_view id) {
@@ -245,6 +261,10 @@ absl::StatusOr<v1::AllocateBudgetResponse> LedgerServiceImpl::AllocateBudget(con
   if (r.region_prefix().empty()) return Invalid("region_prefix", "is required (e.g. 52.71)");
   if (r.period().empty()) return Invalid("period", "is required (e.g. 2026-Q2)");
   if (r.amount() <= 0) return Invalid("amount", "must be a positive number of rupiah");
+  if (r.amount() > kMaxPosting) {
+    return Invalid("amount", absl::StrCat(Rupiah(r.amount()), " is above the ledger's maximum per posting, ",
+                                          Rupiah(kMaxPosting)));
+  }
   const std::string account = accounts::Budget(r.program(), r.region_prefix(), r.period());
   const std::string event_id = events::DeterministicId("budget", {r.request_id()});
   absl::MutexLock l(&write_mu_);
@@ -252,6 +272,17 @@ absl::StatusOr<v1::AllocateBudgetResponse> LedgerServiceImpl::AllocateBudget(con
   JARING_ASSIGN_OR_RETURN(std::optional<std::string> seen, Read(projection_->db(), keys::EventSeen(event_id)));
   const bool dedup = seen.has_value();
   if (!dedup) {
+    // Checked money: neither balance may pass the ledger's maximum.
+    for (const auto& [name, delta] : {std::pair<std::string, int64_t>{account, -r.amount()},
+                                      {accounts::Funding(r.program(), r.period()), r.amount()}}) {
+      JARING_ASSIGN_OR_RETURN(std::optional<std::string> bytes, Read(projection_->db(), keys::Account(name)));
+      absl::StatusOr<int64_t> after = AddMoney(bytes ? DecodeBalance(*bytes) : 0, delta, kMaxBalance, name);
+      if (!after.ok()) {
+        return absl::FailedPreconditionError(absl::StrCat("amount: allocating ", Rupiah(r.amount()), " would take ",
+                                                          name, " beyond the ledger's maximum balance, ",
+                                                          Rupiah(kMaxBalance), "; nothing appended"));
+      }
+    }
     std::vector<NewEntry> entries;
     NewEntry n = Entry(account, event_id, "");
     n.envelope.set_actor(r.actor());
@@ -275,59 +306,20 @@ absl::StatusOr<v1::AllocateBudgetResponse> LedgerServiceImpl::AllocateBudget(con
   return resp;
 }
 
-absl::StatusOr<v1::OpenCycleResponse> LedgerServiceImpl::OpenCycle(const v1::OpenCycleRequest& r) {
-  JARING_RETURN_IF_ERROR(projection::RequireWriter(options_.mode, "ledger"));
-  if (r.program().empty()) return Invalid("program", "is required");
-  if (r.period().empty()) return Invalid("period", "is required (a stage period, e.g. 2026-Q2)");
-  if (r.region_prefix().empty()) return Invalid("region_prefix", "is required (e.g. 52.71)");
-  if (!r.has_cutoff()) return Invalid("cutoff", "is required");
-  if (r.channel() == v1::PAYMENT_CHANNEL_UNSPECIFIED) return Invalid("channel", "is required (BANK or POST)");
-  const absl::Time now = clock_->Now();
-  const int64_t cutoff_ms = events::ToMillis(r.cutoff());
-  if (absl::FromUnixMillis(cutoff_ms) > now) {
-    return Invalid("cutoff", "is in the future: a cycle is pinned to decisions already recorded");
-  }
-  const std::string cycle_id = events::DeterministicId("cycle", {r.program(), r.period(), r.region_prefix()});
+absl::StatusOr<LedgerServiceImpl::CyclePlan> LedgerServiceImpl::PlanCycle(const v1::CycleOpened& params,
+                                                                          std::string_view cycle_id) {
   rocksdb::DB* db = projection_->db();
-
-  // Every decision and population event on the log now is read before the
-  // list is computed: a decision recorded before the cutoff but not yet
-  // applied here would otherwise be missed, for good.
-  for (std::string_view topic : {events::kEligibilityTopic, events::kPopulationTopic}) {
-    JARING_ASSIGN_OR_RETURN(int32_t partitions, log_->PartitionCount(topic));
-    for (int32_t p = 0; p < partitions; ++p) {
-      JARING_ASSIGN_OR_RETURN(int64_t end, log_->EndOffset(topic, p));
-      JARING_RETURN_IF_ERROR(projection_->WaitFor(topic, p, end, options_.apply_timeout));
-    }
-  }
-  absl::MutexLock l(&write_mu_);
-  JARING_RETURN_IF_ERROR(CatchUpJournal());
-  v1::OpenCycleResponse resp;
-  resp.set_cycle_id(cycle_id);
-  if (!r.dry_run()) {
-    JARING_ASSIGN_OR_RETURN(std::optional<std::string> existing, Read(db, keys::Cycle(cycle_id)));
-    if (existing) {
-      v1::GetCycleResponse c;
-      if (!c.ParseFromString(*existing)) return absl::DataLossError("corrupt cycle record");
-      resp.set_existing(true);
-      resp.set_families(c.cycle().families());
-      resp.set_total_amount(c.cycle().total_amount());
-      return resp;
-    }
-  }
-
+  const int64_t cutoff_ms = events::ToMillis(params.cutoff());
+  CyclePlan plan;
   // The decisions recorded by the cutoff: for each family the last one.
-  struct Candidate {
-    v1::Decision decision;
-  };
-  std::vector<Candidate> eligible;
+  std::vector<v1::Decision> eligible;
   {
-    const std::string prefix = keys::DecisionPrefix(r.program());
+    const std::string prefix = keys::DecisionPrefix(params.program());
     std::string current_kk;
     std::optional<v1::Decision> last;
     auto finish = [&]() {
-      if (last && last->eligible() && absl::StartsWith(last->region_code(), r.region_prefix())) {
-        eligible.push_back({std::move(*last)});
+      if (last && last->eligible() && absl::StartsWith(last->region_code(), params.region_prefix())) {
+        eligible.push_back(std::move(*last));
       }
       last.reset();
     };
@@ -351,68 +343,182 @@ absl::StatusOr<v1::OpenCycleResponse> LedgerServiceImpl::OpenCycle(const v1::Ope
     }));
     finish();
   }
-
-  JARING_ASSIGN_OR_RETURN(std::optional<std::string> budget_bytes,
-                          Read(db, keys::Account(accounts::Budget(r.program(), r.region_prefix(), r.period()))));
-  resp.set_budget_available(-(budget_bytes ? DecodeBalance(*budget_bytes) : 0));
-
-  std::vector<NewEntry> entries;
-  entries.push_back(Entry(cycle_id, events::DeterministicId("ledger", {cycle_id, "opened"}), cycle_id));
-  for (Candidate& c : eligible) {
-    const v1::Decision& d = c.decision;
+  std::vector<std::pair<std::string, int64_t>> digest_lines;
+  for (v1::Decision& d : eligible) {
     // Pinned: who was alive at the cutoff, as known at the cutoff. A death
     // reported later is a recovery claim, not a different list.
     JARING_ASSIGN_OR_RETURN(bool alive, HadLivingMember(db, d.kk_number(), cutoff_ms, cutoff_ms));
     if (!alive) {
-      resp.set_skipped_no_living_member(resp.skipped_no_living_member() + 1);
+      plan.skipped_no_living_member++;
       continue;
     }
     const v1::StagePayment* stage = nullptr;
     for (const v1::StagePayment& s : d.stages()) {
-      if (s.period() == r.period()) stage = &s;
+      if (s.period() == params.period()) stage = &s;
     }
     if (stage == nullptr || stage->amount() <= 0) {
-      resp.set_skipped_no_stage(resp.skipped_no_stage() + 1);
+      plan.skipped_no_stage++;
       continue;
     }
-    const std::string entitlement_id = events::DeterministicId("entitlement", {d.kk_number(), r.program(), r.period()});
-    JARING_ASSIGN_OR_RETURN(std::optional<std::string> had, Read(db, keys::Entitlement(entitlement_id)));
+    if (stage->amount() > kMaxPosting) {
+      return absl::FailedPreconditionError(absl::StrCat("decision ", d.decision_id(), " of family ", d.kk_number(),
+                                                        ": stage amount ", stage->amount(),
+                                                        " is beyond the ledger's limit per posting of ", kMaxPosting));
+    }
+    PlannedEntitlement pe;
+    pe.entitlement_id = events::DeterministicId("entitlement", {d.kk_number(), params.program(), params.period()});
+    pe.amount = stage->amount();
+    JARING_ASSIGN_OR_RETURN(std::optional<v1::Entitlement> had, LoadEntitlement(pe.entitlement_id));
     if (had) {
-      resp.set_skipped_already_entitled(resp.skipped_already_entitled() + 1);
-      continue;
+      // Already on the journal: part of this cycle (an earlier, interrupted
+      // open of it), or of another cycle over an overlapping region.
+      if (had->cycle_id() != cycle_id) {
+        plan.skipped_already_entitled++;
+        continue;
+      }
+      pe.present = true;
     }
-    resp.set_families(resp.families() + 1);
-    resp.set_total_amount(resp.total_amount() + stage->amount());
-    if (r.dry_run()) {
-      v1::CycleEntitlement* out = resp.add_entitlements();
-      out->set_kk_number(d.kk_number());
-      out->set_region_code(d.region_code());
-      out->set_amount(stage->amount());
-      out->set_decision_id(d.decision_id());
-      out->set_entitlement_id(entitlement_id);
-      continue;
-    }
-    NewEntry n = Entry(cycle_id, events::DeterministicId("ledger", {entitlement_id}), cycle_id);
-    n.envelope.set_region_code(d.region_code());
-    n.envelope.set_causation_id(d.decision_id());
-    v1::LedgerEntry* le = n.envelope.mutable_ledger_entry();
-    v1::EntitlementCreated* ec = le->mutable_entitlement_created();
-    ec->set_entitlement_id(entitlement_id);
-    ec->set_kk_number(d.kk_number());
-    ec->set_region_code(d.region_code());
-    ec->set_program(r.program());
-    ec->set_period(r.period());
-    ec->set_amount(stage->amount());
-    ec->set_decision_id(d.decision_id());
-    ec->set_decision_version(d.version());
-    for (const v1::ComponentAward& a : d.components()) ec->add_components(a.kind());
-    *le->add_postings() = Post(accounts::Budget(r.program(), r.region_prefix(), r.period()), stage->amount());
-    *le->add_postings() = Post(accounts::Payable(r.program(), r.period(), d.kk_number()), -stage->amount());
-    entries.push_back(std::move(n));
+    JARING_ASSIGN_OR_RETURN(plan.total_amount,
+                            AddMoney(plan.total_amount, pe.amount, kMaxPosting, "the cycle's total_amount"));
+    plan.families++;
+    digest_lines.emplace_back(pe.entitlement_id, pe.amount);
+    pe.decision = std::move(d);
+    plan.entitlements.push_back(std::move(pe));
   }
-  // A dry run answers even when the budget is short: it is how an office
-  // finds out what a cycle needs.
-  if (r.dry_run()) return resp;
+  std::sort(digest_lines.begin(), digest_lines.end());
+  std::string text;
+  for (const auto& [id, amount] : digest_lines) absl::StrAppend(&text, id, " ", amount, "\n");
+  plan.digest = ledger::ToHex(ledger::Sha256(text));
+  return plan;
+}
+
+NewEntry LedgerServiceImpl::EntitlementEntry(const v1::CycleOpened& params, std::string_view cycle_id,
+                                             const PlannedEntitlement& pe) {
+  const v1::Decision& d = pe.decision;
+  NewEntry n = Entry(std::string(cycle_id), events::DeterministicId("ledger", {pe.entitlement_id}),
+                     std::string(cycle_id));
+  n.envelope.set_region_code(d.region_code());
+  n.envelope.set_causation_id(d.decision_id());
+  v1::LedgerEntry* le = n.envelope.mutable_ledger_entry();
+  v1::EntitlementCreated* ec = le->mutable_entitlement_created();
+  ec->set_entitlement_id(pe.entitlement_id);
+  ec->set_kk_number(d.kk_number());
+  ec->set_region_code(d.region_code());
+  ec->set_program(params.program());
+  ec->set_period(params.period());
+  ec->set_amount(pe.amount);
+  ec->set_decision_id(d.decision_id());
+  ec->set_decision_version(d.version());
+  for (const v1::ComponentAward& a : d.components()) ec->add_components(a.kind());
+  *le->add_postings() = Post(accounts::Budget(params.program(), params.region_prefix(), params.period()), pe.amount);
+  *le->add_postings() = Post(accounts::Payable(params.program(), params.period(), d.kk_number()), -pe.amount);
+  return n;
+}
+
+
+absl::StatusOr<int64_t> LedgerServiceImpl::ResumeCycle(const v1::GetCycleResponse& cycle) {
+  const v1::CycleOpened& co = cycle.cycle();
+  JARING_ASSIGN_OR_RETURN(CyclePlan plan, PlanCycle(co, cycle.cycle_id()));
+  const bool same = plan.families == co.families() && plan.total_amount == co.total_amount() &&
+                    (co.entitlements_digest().empty() || plan.digest == co.entitlements_digest());
+  if (!same) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        Incomplete(cycle), "; but the decisions and population known at its cutoff now give ", plan.families,
+        " families, ", Rupiah(plan.total_amount), " (digest ", plan.digest, "), where its opening entry says ",
+        co.families(), " families, ", Rupiah(co.total_amount()), " (digest ", co.entitlements_digest(),
+        "): nothing appended"));
+  }
+  std::vector<NewEntry> entries;
+  for (const PlannedEntitlement& pe : plan.entitlements) {
+    if (!pe.present) entries.push_back(EntitlementEntry(co, cycle.cycle_id(), pe));
+  }
+  JARING_RETURN_IF_ERROR(AppendEntries(entries));
+  return static_cast<int64_t>(entries.size());
+}
+
+absl::StatusOr<v1::OpenCycleResponse> LedgerServiceImpl::OpenCycle(const v1::OpenCycleRequest& r) {
+  JARING_RETURN_IF_ERROR(projection::RequireWriter(options_.mode, "ledger"));
+  if (r.program().empty()) return Invalid("program", "is required");
+  if (r.period().empty()) return Invalid("period", "is required (a stage period, e.g. 2026-Q2)");
+  if (r.region_prefix().empty()) return Invalid("region_prefix", "is required (e.g. 52.71)");
+  if (!r.has_cutoff()) return Invalid("cutoff", "is required");
+  if (r.channel() == v1::PAYMENT_CHANNEL_UNSPECIFIED) return Invalid("channel", "is required (BANK or POST)");
+  if (!v1::PaymentChannel_IsValid(r.channel())) {
+    return Invalid("channel", absl::StrCat(r.channel(), " is not a payment channel (BANK or POST)"));
+  }
+  const absl::Time now = clock_->Now();
+  const int64_t cutoff_ms = events::ToMillis(r.cutoff());
+  if (absl::FromUnixMillis(cutoff_ms) > now) {
+    return Invalid("cutoff", "is in the future: a cycle is pinned to decisions already recorded");
+  }
+  const std::string cycle_id = events::DeterministicId("cycle", {r.program(), r.period(), r.region_prefix()});
+  rocksdb::DB* db = projection_->db();
+
+  // Every decision and population event on the log now is read before the
+  // list is computed: a decision recorded before the cutoff but not yet
+  // applied here would otherwise be missed, for good.
+  for (std::string_view topic : {events::kEligibilityTopic, events::kPopulationTopic}) {
+    JARING_ASSIGN_OR_RETURN(int32_t partitions, log_->PartitionCount(topic));
+    for (int32_t p = 0; p < partitions; ++p) {
+      JARING_ASSIGN_OR_RETURN(int64_t end, log_->EndOffset(topic, p));
+      JARING_RETURN_IF_ERROR(projection_->WaitFor(topic, p, end, options_.apply_timeout));
+    }
+  }
+  absl::MutexLock l(&write_mu_);
+  JARING_RETURN_IF_ERROR(CatchUpJournal());
+  v1::OpenCycleResponse resp;
+  resp.set_cycle_id(cycle_id);
+  if (!r.dry_run()) {
+    absl::StatusOr<v1::GetCycleResponse> existing = LoadCycle(cycle_id);
+    if (existing.ok()) {
+      resp.set_existing(true);
+      if (!existing->complete()) {
+        // An earlier open stopped part way (a crash, a failed append):
+        // append exactly the entitlements still missing.
+        JARING_ASSIGN_OR_RETURN(int64_t resumed, ResumeCycle(*existing));
+        resp.set_resumed(resumed);
+      }
+      resp.set_families(existing->cycle().families());
+      resp.set_total_amount(existing->cycle().total_amount());
+      return resp;
+    }
+    if (!absl::IsNotFound(existing.status())) return existing.status();
+    // A cycle left incomplete is completed before any other is opened, so
+    // that no overlapping cycle entitles a family it announced.
+    JARING_ASSIGN_OR_RETURN(std::vector<v1::GetCycleResponse> cycles, ListCycles());
+    for (const v1::GetCycleResponse& c : cycles) {
+      if (!c.complete()) JARING_RETURN_IF_ERROR(ResumeCycle(c).status());
+    }
+  }
+
+  v1::CycleOpened params;
+  params.set_program(r.program());
+  params.set_period(r.period());
+  params.set_region_prefix(r.region_prefix());
+  *params.mutable_cutoff() = r.cutoff();
+  params.set_channel(r.channel());
+  JARING_ASSIGN_OR_RETURN(CyclePlan plan, PlanCycle(params, cycle_id));
+  resp.set_families(plan.families);
+  resp.set_total_amount(plan.total_amount);
+  resp.set_skipped_no_living_member(plan.skipped_no_living_member);
+  resp.set_skipped_no_stage(plan.skipped_no_stage);
+  resp.set_skipped_already_entitled(plan.skipped_already_entitled);
+  JARING_ASSIGN_OR_RETURN(std::optional<std::string> budget_bytes,
+                          Read(db, keys::Account(accounts::Budget(r.program(), r.region_prefix(), r.period()))));
+  resp.set_budget_available(-(budget_bytes ? DecodeBalance(*budget_bytes) : 0));
+  if (r.dry_run()) {
+    // A dry run answers even when the budget is short: it is how an office
+    // finds out what a cycle needs.
+    for (const PlannedEntitlement& pe : plan.entitlements) {
+      v1::CycleEntitlement* out = resp.add_entitlements();
+      out->set_kk_number(pe.decision.kk_number());
+      out->set_region_code(pe.decision.region_code());
+      out->set_amount(pe.amount);
+      out->set_decision_id(pe.decision.decision_id());
+      out->set_entitlement_id(pe.entitlement_id);
+    }
+    return resp;
+  }
   if (resp.total_amount() > resp.budget_available()) {
     return absl::FailedPreconditionError(absl::StrCat(
         "budget ", accounts::Budget(r.program(), r.region_prefix(), r.period()), " has ",
@@ -420,16 +526,19 @@ absl::StatusOr<v1::OpenCycleResponse> LedgerServiceImpl::OpenCycle(const v1::Ope
         resp.families(), " families: short by ", Rupiah(resp.total_amount() - resp.budget_available())));
   }
 
+  // The opening entry announces the count, the total and the digest; the
+  // cycle is complete (exports, statements and close allowed) only once
+  // all of them are on the journal, however many appends that takes.
+  std::vector<NewEntry> entries;
+  entries.push_back(Entry(cycle_id, events::DeterministicId("ledger", {cycle_id, "opened"}), cycle_id));
   v1::Envelope& opened_env = entries.front().envelope;
   opened_env.set_actor(r.actor());
   v1::CycleOpened* co = opened_env.mutable_ledger_entry()->mutable_cycle_opened();
-  co->set_program(r.program());
-  co->set_period(r.period());
-  co->set_region_prefix(r.region_prefix());
-  *co->mutable_cutoff() = r.cutoff();
-  co->set_channel(r.channel());
-  co->set_families(resp.families());
-  co->set_total_amount(resp.total_amount());
+  *co = params;
+  co->set_families(plan.families);
+  co->set_total_amount(plan.total_amount);
+  co->set_entitlements_digest(plan.digest);
+  for (const PlannedEntitlement& pe : plan.entitlements) entries.push_back(EntitlementEntry(params, cycle_id, pe));
   JARING_RETURN_IF_ERROR(AppendEntries(entries));
   return resp;
 }
@@ -440,8 +549,7 @@ absl::StatusOr<LedgerServiceImpl::Export> LedgerServiceImpl::ExportInstructions(
     const v1::ExportInstructionsRequest& r) {
   absl::MutexLock l(&write_mu_);
   JARING_RETURN_IF_ERROR(CatchUpJournal());
-  JARING_ASSIGN_OR_RETURN(v1::GetCycleResponse cycle, LoadCycle(r.cycle_id()));
-  if (cycle.closed()) return absl::FailedPreconditionError(absl::StrCat("cycle ", r.cycle_id(), " is closed"));
+  JARING_ASSIGN_OR_RETURN(v1::GetCycleResponse cycle, LoadOpenCycle(r.cycle_id()));
   rocksdb::DB* db = projection_->db();
   std::vector<NewEntry> entries;
   std::vector<ledger::PaymentInstruction> lines;
@@ -526,8 +634,7 @@ absl::StatusOr<v1::ImportStatementResponse> LedgerServiceImpl::ImportStatement(s
                                                                                std::string_view actor) {
   absl::MutexLock l(&write_mu_);
   JARING_RETURN_IF_ERROR(CatchUpJournal());
-  JARING_ASSIGN_OR_RETURN(v1::GetCycleResponse cycle, LoadCycle(cycle_id));
-  if (cycle.closed()) return absl::FailedPreconditionError(absl::StrCat("cycle ", Av(cycle_id), " is closed"));
+  JARING_ASSIGN_OR_RETURN(v1::GetCycleResponse cycle, LoadOpenCycle(cycle_id));
   rocksdb::DB* db = projection_->db();
   const ledger::ParsedStatement parsed = ledger::ParseStatement(csv);
   v1::ImportStatementResponse resp;
@@ -644,6 +751,7 @@ absl::StatusOr<v1::CloseCycleResponse> LedgerServiceImpl::CloseCycle(const v1::C
     resp.set_entries(cycle.entries());
     return resp;
   }
+  if (!cycle.complete()) return absl::FailedPreconditionError(Incomplete(cycle));
   std::vector<ledger::Hash> leaves;
   JARING_RETURN_IF_ERROR(Scan(projection_->db(), keys::LeafPrefix(r.cycle_id()),
                               [&](std::string_view, std::string_view value) -> absl::Status {
@@ -749,6 +857,7 @@ absl::StatusOr<std::vector<v1::GetCycleResponse>> LedgerServiceImpl::ListCycles(
   JARING_RETURN_IF_ERROR(Scan(projection_->db(), keys::Cycle(""), [&](std::string_view, std::string_view v) -> absl::Status {
     v1::GetCycleResponse c;
     if (!c.ParseFromArray(v.data(), static_cast<int>(v.size()))) return absl::DataLossError("ledger store: a cycle does not parse");
+    c.set_complete(CycleComplete(c));
     out.push_back(std::move(c));
     return absl::OkStatus();
   }));

@@ -115,7 +115,34 @@ class LedgerServiceImpl final : public v1::LedgerService::Service {
   absl::Status AppendEntries(std::vector<NewEntry>& entries) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   // Waits until the projection has applied everything on the ledger topic.
   absl::Status CatchUpJournal() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // The entitlements a cycle with these parameters has: pinned to its
+  // cutoff, deterministic, so a retry recomputes the same list.
+  struct PlannedEntitlement {
+    v1::Decision decision;
+    std::string entitlement_id;
+    int64_t amount = 0;
+    // Already on the journal in this cycle (an interrupted open).
+    bool present = false;
+  };
+  struct CyclePlan {
+    std::vector<PlannedEntitlement> entitlements;
+    int64_t families = 0;
+    int64_t total_amount = 0;
+    int64_t skipped_no_living_member = 0;
+    int64_t skipped_no_stage = 0;
+    int64_t skipped_already_entitled = 0;
+    std::string digest;  // CycleOpened.entitlements_digest
+  };
+  absl::StatusOr<CyclePlan> PlanCycle(const v1::CycleOpened& params, std::string_view cycle_id);
+  NewEntry EntitlementEntry(const v1::CycleOpened& params, std::string_view cycle_id, const PlannedEntitlement& pe);
+  // Appends the entitlements an incomplete cycle still misses; returns how
+  // many. FAILED_PRECONDITION (nothing appended) when the recomputed list
+  // is not the one its CycleOpened announced. Callers hold write_mu_.
+  absl::StatusOr<int64_t> ResumeCycle(const v1::GetCycleResponse& cycle) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   absl::StatusOr<v1::GetCycleResponse> LoadCycle(std::string_view cycle_id);
+  // A cycle that takes exports and statements: complete and not closed
+  // (FAILED_PRECONDITION saying which it is not).
+  absl::StatusOr<v1::GetCycleResponse> LoadOpenCycle(std::string_view cycle_id);
   absl::StatusOr<std::optional<v1::Entitlement>> LoadEntitlement(std::string_view id);
   // A recovery claim for a paid entitlement whose family had no living
   // member at the cycle's cutoff (as known now), unless one exists.

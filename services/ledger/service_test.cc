@@ -1,6 +1,7 @@
 // The ledger over gRPC, with the population and eligibility services
 // feeding it through the log: cycles pinned at their cutoff, budgets,
 // the channel's files, reconciliation, late deaths, proofs and tampering.
+#include <atomic>
 #include <map>
 #include <random>
 #include <set>
@@ -35,9 +36,13 @@ class LedgerTest : public eligibility::EligibilityFixture {
     StopLedger();
     EligibilityFixture::TearDown();
   }
-  void StartLedger() {
-    auto svc = LedgerServiceImpl::Create(
-        log_.get(), {.store_dir = dir_.Sub("ledger"), .clock = &clock_, .scan_interval = absl::ZeroDuration()});
+  // `log`: null for the fixture's log (a test may wrap it to inject faults).
+  void StartLedger(eventlog::EventLog* log = nullptr, int append_chunk = 10000) {
+    auto svc = LedgerServiceImpl::Create(log != nullptr ? log : log_.get(),
+                                         {.store_dir = dir_.Sub("ledger"),
+                                          .clock = &clock_,
+                                          .scan_interval = absl::ZeroDuration(),
+                                          .append_chunk = append_chunk});
     ASSERT_OK(svc.status());
     ledger_ = std::move(svc).value();
     grpc::ServerBuilder b;
@@ -176,6 +181,36 @@ class LedgerTest : public eligibility::EligibilityFixture {
   std::unique_ptr<v1::LedgerService::Stub> ledger_stub_;
 };
 
+// The fixture's log with the ledger topic's appends failing on demand: the
+// next `fail_after` appends succeed, the ones after that fail (nothing
+// appended) until `fail_after` is set back to -1.
+class FlakyLog final : public eventlog::EventLog {
+ public:
+  explicit FlakyLog(eventlog::EventLog* log) : log_(log) {}
+  absl::Status CreateTopic(std::string_view t, int32_t n) override { return log_->CreateTopic(t, n); }
+  absl::StatusOr<int32_t> PartitionCount(std::string_view t) override { return log_->PartitionCount(t); }
+  absl::StatusOr<std::vector<eventlog::Position>> Append(std::string_view topic,
+                                                         std::span<const eventlog::Record> records) override {
+    if (topic == events::kLedgerTopic && fail_after >= 0) {
+      if (fail_after == 0) return absl::UnavailableError("injected: the bus did not acknowledge");
+      --fail_after;
+    }
+    return log_->Append(topic, records);
+  }
+  absl::StatusOr<int64_t> BeginOffset(std::string_view t, int32_t p) override { return log_->BeginOffset(t, p); }
+  absl::StatusOr<int64_t> EndOffset(std::string_view t, int32_t p) override { return log_->EndOffset(t, p); }
+  absl::StatusOr<int64_t> OffsetForTimestamp(std::string_view t, int32_t p, int64_t ts) override {
+    return log_->OffsetForTimestamp(t, p, ts);
+  }
+  absl::StatusOr<std::unique_ptr<eventlog::Reader>> NewReader() override { return log_->NewReader(); }
+  std::string Describe() const override { return "flaky " + log_->Describe(); }
+
+  std::atomic<int> fail_after{-1};
+
+ private:
+  eventlog::EventLog* const log_;
+};
+
 int64_t Sum(const std::map<std::string, int64_t>& balances) {
   int64_t s = 0;
   for (const auto& [a, b] : balances) s += b;
@@ -267,6 +302,142 @@ TEST_F(LedgerTest, ACycleFromDecisionsToReconciliation) {
   const auto b = Balances();
   EXPECT_EQ(b.at("budget/BPNT/52.71/2026-11/12"), -(100'000'000 - opened.total_amount() + 400000));
   EXPECT_EQ(b.at("paid/BPNT/52.71/2026-11/12"), -(opened.families() - 3) * 400000);
+  EXPECT_TRUE(Verify().ok());
+}
+
+// A cycle whose opening append fails part way (batches of 4 here, of
+// 10,000 in production) is incomplete: nothing can be exported from it or
+// close it, a reopen appends exactly the missing entitlements, and no other
+// cycle is opened before it is complete.
+TEST_F(LedgerTest, AnInterruptedOpenIsIncompleteAndAReopenCompletesExactlyTheMissing) {
+  Population(40, 7);
+  Allocate("BPNT", 100'000'000, "budget-1");
+  const v1::OpenCycleResponse dry = OpenOrDie(Open("BPNT", /*dry_run=*/true));
+  ASSERT_GT(dry.families(), 9);
+  StopLedger();
+  FlakyLog flaky(log_.get());
+  StartLedger(&flaky, /*append_chunk=*/4);
+  flaky.fail_after = 2;  // the opening entry and 7 entitlements, then the bus fails
+  v1::OpenCycleResponse resp;
+  const grpc::Status failed = ledger_stub_->OpenCycle(Ctx().get(), Open("BPNT"), &resp);
+  EXPECT_EQ(failed.error_code(), grpc::StatusCode::UNAVAILABLE) << failed.error_message();
+  flaky.fail_after = -1;
+  ASSERT_OK(ledger_->projection().CatchUp());
+
+  v1::GetCycleRequest gc;
+  gc.set_cycle_id(dry.cycle_id());
+  v1::GetCycleResponse cycle;
+  ASSERT_GRPC_OK(ledger_stub_->GetCycle(Ctx().get(), gc, &cycle));
+  EXPECT_FALSE(cycle.complete());
+  EXPECT_EQ(cycle.entitled_families(), 7);
+  EXPECT_EQ(cycle.cycle().families(), dry.families());
+  EXPECT_FALSE(cycle.cycle().entitlements_digest().empty());
+  // Nothing leaves an incomplete cycle.
+  {
+    v1::ExportInstructionsRequest r;
+    r.set_cycle_id(dry.cycle_id());
+    auto ctx = Ctx();
+    auto reader = ledger_stub_->ExportInstructions(ctx.get(), r);
+    v1::ExportInstructionsResponse piece;
+    while (reader->Read(&piece)) {
+    }
+    const grpc::Status st = reader->Finish();
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+    EXPECT_THAT(st.error_message(), HasSubstr("is incomplete: 7 of"));
+    v1::CloseCycleRequest cc;
+    cc.set_cycle_id(dry.cycle_id());
+    v1::CloseCycleResponse closed;
+    EXPECT_EQ(ledger_stub_->CloseCycle(Ctx().get(), cc, &closed).error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  }
+  EXPECT_EQ(Sum(Balances()), 0);
+  EXPECT_TRUE(Verify().ok());
+
+  // The reopen (after a restart, as after a crash) completes it.
+  StopLedger();
+  StartLedger();
+  const v1::OpenCycleResponse again = OpenOrDie(Open("BPNT"));
+  EXPECT_TRUE(again.existing());
+  EXPECT_EQ(again.resumed(), dry.families() - 7);
+  EXPECT_EQ(again.families(), dry.families());
+  EXPECT_EQ(again.total_amount(), dry.total_amount());
+  ASSERT_GRPC_OK(ledger_stub_->GetCycle(Ctx().get(), gc, &cycle));
+  EXPECT_TRUE(cycle.complete());
+  EXPECT_EQ(cycle.entitled_families(), dry.families());
+  EXPECT_EQ(cycle.entitled_amount(), dry.total_amount());
+  const int64_t journal = JournalSize();
+  const v1::OpenCycleResponse third = OpenOrDie(Open("BPNT"));
+  EXPECT_EQ(third.resumed(), 0);
+  EXPECT_EQ(JournalSize(), journal);
+  int64_t instructed = 0;
+  Export(dry.cycle_id(), &instructed);
+  EXPECT_EQ(instructed, dry.families());
+  EXPECT_EQ(Sum(Balances()), 0);
+  EXPECT_TRUE(Verify().ok());
+}
+
+// A second cycle is not opened over a family an incomplete one announced:
+// the incomplete one is completed first.
+TEST_F(LedgerTest, AnIncompleteCycleIsCompletedBeforeAnOverlappingOneOpens) {
+  Population(30, 8);
+  Allocate("BPNT", 100'000'000, "budget-1");
+  v1::AllocateBudgetRequest ab;
+  ab.set_request_id("budget-2");
+  ab.set_program("BPNT");
+  ab.set_region_prefix("52.71.01");
+  ab.set_period(kBpntPeriod);
+  ab.set_amount(100'000'000);
+  v1::AllocateBudgetResponse abr;
+  ASSERT_GRPC_OK(ledger_stub_->AllocateBudget(Ctx().get(), ab, &abr));
+  StopLedger();
+  FlakyLog flaky(log_.get());
+  StartLedger(&flaky, /*append_chunk=*/3);
+  flaky.fail_after = 1;
+  v1::OpenCycleResponse resp;
+  EXPECT_FALSE(ledger_stub_->OpenCycle(Ctx().get(), Open("BPNT"), &resp).ok());
+  flaky.fail_after = -1;
+  v1::OpenCycleRequest sub = Open("BPNT");
+  sub.set_region_prefix("52.71.01");
+  const v1::OpenCycleResponse second = OpenOrDie(sub);
+  EXPECT_EQ(second.families(), 0) << "every family belongs to the first cycle";
+  const v1::OpenCycleResponse first = OpenOrDie(Open("BPNT"));
+  EXPECT_TRUE(first.existing());
+  EXPECT_EQ(first.resumed(), 0) << "already completed before the second opened";
+  EXPECT_EQ(second.skipped_already_entitled(), first.families());
+  EXPECT_TRUE(Verify().ok());
+}
+
+// Checked money: no amount or balance past the documented maxima, so
+// nothing can wrap at 2^63 (two allocations of 2^63 - 1 answered
+// "available -Rp2").
+TEST_F(LedgerTest, AmountsAndBalancesAreBounded) {
+  v1::AllocateBudgetRequest r;
+  r.set_request_id("huge");
+  r.set_program("PKH");
+  r.set_region_prefix("52.71");
+  r.set_period(kPeriod);
+  r.set_amount(std::numeric_limits<int64_t>::max());
+  v1::AllocateBudgetResponse resp;
+  const int64_t journal = JournalSize();
+  grpc::Status st = ledger_stub_->AllocateBudget(Ctx().get(), r, &resp);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(st.error_message(), HasSubstr("amount: "));
+  EXPECT_THAT(st.error_message(), HasSubstr("maximum per posting"));
+  EXPECT_EQ(JournalSize(), journal);
+  for (int i = 0; i < kMaxBalance / kMaxPosting; ++i) {
+    r.set_request_id(absl::StrCat("max-", i));
+    r.set_amount(kMaxPosting);
+    ASSERT_GRPC_OK(ledger_stub_->AllocateBudget(Ctx().get(), r, &resp));
+    EXPECT_GT(resp.available(), 0);
+  }
+  EXPECT_EQ(resp.available(), kMaxBalance);
+  r.set_request_id("one-more");
+  r.set_amount(1);
+  const int64_t full = JournalSize();
+  st = ledger_stub_->AllocateBudget(Ctx().get(), r, &resp);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(st.error_message(), HasSubstr("maximum balance"));
+  EXPECT_EQ(JournalSize(), full);
+  EXPECT_EQ(Sum(Balances()), 0);
   EXPECT_TRUE(Verify().ok());
 }
 

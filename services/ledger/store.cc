@@ -132,6 +132,33 @@ int64_t DecodeBalance(std::string_view bytes) {
   return bytes.size() == 8 ? static_cast<int64_t>(DecodeFixed64BE(bytes.data())) : 0;
 }
 
+absl::StatusOr<int64_t> AddMoney(int64_t a, int64_t b, int64_t limit, std::string_view what) {
+  int64_t out = 0;
+  if (__builtin_add_overflow(a, b, &out) || out > limit || out < -limit) {
+    return absl::FailedPreconditionError(absl::StrCat(Av(what), ": ", a, " + ", b, " is beyond the ledger's limit of ",
+                                                      limit, " rupiah"));
+  }
+  return out;
+}
+
+absl::Status CheckPostings(const v1::LedgerEntry& le) {
+  int64_t sum = 0;
+  for (const v1::Posting& posting : le.postings()) {
+    if (posting.amount() > kMaxPosting || posting.amount() < -kMaxPosting) {
+      return absl::DataLossError(absl::StrCat("posting to ", posting.account(), " of ", posting.amount(),
+                                              " rupiah is beyond the ledger's limit of ", kMaxPosting));
+    }
+    if (__builtin_add_overflow(sum, posting.amount(), &sum)) return absl::DataLossError("postings overflow");
+  }
+  if (sum != 0) return absl::DataLossError(absl::StrCat("ledger entry does not balance (postings sum to ", sum, ")"));
+  return absl::OkStatus();
+}
+
+bool CycleComplete(const v1::GetCycleResponse& c) {
+  if (c.entitled_amount() != c.cycle().total_amount()) return false;
+  return c.entitled_families() == c.cycle().families() || c.entitled_families() == 0;
+}
+
 namespace {
 std::string EncodeBalance(int64_t v) {
   std::string s;
@@ -209,17 +236,18 @@ absl::Status LedgerApplier::ApplyJournal(const projection::Event& event, project
         absl::StrCat(where, ": ledger chain broken: previous_hash does not match the chain at sequence ",
                      le.sequence()));
   }
-  int64_t sum = 0;
-  for (const v1::Posting& posting : le.postings()) sum += posting.amount();
-  if (sum != 0) {
-    return absl::DataLossError(absl::StrCat(where, ": ledger entry does not balance (postings sum to ", sum, ")"));
+  if (absl::Status st = CheckPostings(le); !st.ok()) {
+    return absl::DataLossError(absl::StrCat(where, ": ", st.message()));
   }
   batch.Put(keys::Journal(p, le.sequence()), event.record.value);
   batch.Put(keys::Head(p), EncodeHead({le.sequence() + 1, ledger::ChainHash(head.hash, event.record.value)}));
   for (const v1::Posting& posting : le.postings()) {
     const std::string key = keys::Account(posting.account());
     JARING_ASSIGN_OR_RETURN(std::optional<std::string> balance, batch.Get(key));
-    batch.Put(key, EncodeBalance((balance ? DecodeBalance(*balance) : 0) + posting.amount()));
+    absl::StatusOr<int64_t> after = AddMoney(balance ? DecodeBalance(*balance) : 0, posting.amount(), kMaxBalance,
+                                             absl::StrCat("account ", posting.account()));
+    if (!after.ok()) return absl::DataLossError(absl::StrCat(where, ": ", after.status().message()));
+    batch.Put(key, EncodeBalance(*after));
   }
 
   // The cycle's state and Merkle leaves.
@@ -263,6 +291,7 @@ absl::Status LedgerApplier::ApplyJournal(const projection::Event& event, project
       batch.Put(keys::CycleFamily(le.cycle_id(), c.kk_number()), c.entitlement_id());
       batch.Put(keys::FamilyEntitlement(c.kk_number(), c.entitlement_id()), "");
       cycle->set_entitled_amount(cycle->entitled_amount() + c.amount());
+      cycle->set_entitled_families(cycle->entitled_families() + 1);
       break;
     }
     case v1::LedgerEntry::kPaymentInstructed: {
@@ -317,6 +346,7 @@ absl::Status LedgerApplier::ApplyJournal(const projection::Event& event, project
   }
   if (cycle != nullptr) {
     cycle->set_outstanding(cycle->instructed() - cycle->paid() - cycle->failed() - cycle->returned());
+    cycle->set_complete(CycleComplete(*cycle));
   }
   return absl::OkStatus();
 }

@@ -115,6 +115,26 @@ absl::StatusOr<bool> HadLivingMember(rocksdb::DB* db, std::string_view kk, int64
 
 int64_t DecodeBalance(std::string_view bytes);
 
+// Checked money (docs/ledger.md, "Amounts"). Every posting's amount is at
+// most kMaxPosting in magnitude (Rp1.000.000.000.000.000, a thousand
+// trillion: above any one year's national budget), every account's balance
+// at most kMaxBalance (a hundred times that), both far below 2^63, so no sum
+// the ledger forms can wrap.
+inline constexpr int64_t kMaxPosting = 1'000'000'000'000'000;
+inline constexpr int64_t kMaxBalance = 100 * kMaxPosting;
+// a + b, refused (kFailedPrecondition naming `what`) when the result is
+// beyond +-limit or the addition would overflow.
+absl::StatusOr<int64_t> AddMoney(int64_t a, int64_t b, int64_t limit, std::string_view what);
+
+// Every posting within kMaxPosting and the entry summing to zero;
+// kDataLoss naming the posting otherwise.
+absl::Status CheckPostings(const v1::LedgerEntry& le);
+
+// Whether every entitlement the cycle's CycleOpened announced is on the
+// journal. (Cycles applied before entitled_families was counted have it 0
+// and are complete when their amounts agree.)
+bool CycleComplete(const v1::GetCycleResponse& c);
+
 // The id of the one recovery claim an entitlement can have (derived, so a
 // claim is never raised twice).
 std::string RecoveryClaimId(std::string_view entitlement_id);

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "libs/base/strings.h"
+#include "libs/rules/internal/conditions.h"
 #include "libs/rules/rules.h"
 
 namespace jaring::rules {
@@ -519,45 +520,26 @@ absl::StatusOr<CompiledRules> CompiledRules::Compile(const v1::RuleSet& rules) {
     }
   }
 
-  // Evaluation order, as evaluate.cc's EvaluationOrder(): a program after
-  // every program named in its excluded_if_eligible_for, else rule-set order.
-  std::vector<bool> placed(n, false);
-  while (static_cast<int>(c.order_.size()) < n) {
-    bool progress = false;
-    for (int i = 0; i < n; ++i) {
-      if (placed[i]) continue;
-      bool ready = true;
-      for (const std::string& other : rules.programs(i).excluded_if_eligible_for()) {
-        for (int j = 0; j < n; ++j) {
-          if (j != i && !placed[j] && rules.programs(j).program_id() == other) ready = false;
-        }
-      }
-      if (!ready) continue;
-      placed[i] = true;
-      c.order_.push_back(i);
-      progress = true;
-    }
-    if (!progress) {
-      for (int i = 0; i < n; ++i) {
-        if (!placed[i]) {
-          placed[i] = true;
-          c.order_.push_back(i);
-          break;
-        }
-      }
-    }
-  }
+  // Evaluation order, as the evaluator's.
+  c.order_ = rules_internal::EvaluationOrder(rules);
   // Exclusions resolved to the programs evaluated before: the evaluator
   // reads the last program of that id already decided.
   std::vector<bool> done(n, false);
   for (int i : c.order_) {
-    for (const std::string& other : rules.programs(i).excluded_if_eligible_for()) {
-      int found = -1;
-      for (int j = 0; j < n; ++j) {
-        if (rules.programs(j).program_id() == other && done[j]) found = j;
+    const v1::ProgramRules& pr = rules.programs(i);
+    using Ids = const google::protobuf::RepeatedPtrField<std::string>*;
+    for (const auto& [ids, code] : {std::pair<Ids, v1::ReasonCode>{&pr.excluded_if_eligible_for(), v1::REASON_CODE_EXCLUDED_BY_PROGRAM},
+                                    std::pair<Ids, v1::ReasonCode>{&pr.excluded_if_receiving(), v1::REASON_CODE_RECEIVING_PROGRAM}}) {
+      for (const std::string& other : *ids) {
+        int found = -1;
+        for (int j = 0; j < n; ++j) {
+          if (rules.programs(j).program_id() == other && done[j]) found = j;
+        }
+        if (found >= 0) c.programs_[i].excluded_by.emplace_back(found, code);
       }
-      if (found >= 0) c.programs_[i].excluded_by.push_back(found);
     }
+    c.programs_[i].has_region = pr.has_region();
+    c.programs_[i].region = pr.region();
     done[i] = true;
   }
   return c;
@@ -594,6 +576,8 @@ void CompiledRules::Evaluate(const CompactFamilyView& family, absl::CivilDay as_
           po.reason = v1::REASON_CODE_NO_ASSESSMENT;
         } else if (decile > p.max_decile) {
           po.reason = v1::REASON_CODE_DECILE_ABOVE_LIMIT;
+        } else if (p.has_region && !rules_internal::RegionMeets(p.region, family.region_code())) {
+          po.reason = v1::REASON_CODE_REGION_NOT_COVERED;
         } else if (living == 0) {
           po.reason = v1::REASON_CODE_NO_LIVING_MEMBER;
         } else if (p.type == Type::kMonthly) {
@@ -611,14 +595,16 @@ void CompiledRules::Evaluate(const CompactFamilyView& family, absl::CivilDay as_
         }
         break;
       case Type::kPbiJk:
-        // PBI-JK's gate has no decile clause; the band's reason comes after
-        // the living-member one (evaluate.cc's EvaluatePbiJk).
+        // PBI-JK's decile gate is its band; the reasons come in the same
+        // order as every program's (docs/rules.md).
         if (decile == 0) {
           po.reason = v1::REASON_CODE_NO_ASSESSMENT;
-        } else if (living == 0) {
-          po.reason = v1::REASON_CODE_NO_LIVING_MEMBER;
         } else if (!p.covered[decile]) {
           po.reason = v1::REASON_CODE_DECILE_NOT_COVERED;
+        } else if (p.has_region && !rules_internal::RegionMeets(p.region, family.region_code())) {
+          po.reason = v1::REASON_CODE_REGION_NOT_COVERED;
+        } else if (living == 0) {
+          po.reason = v1::REASON_CODE_NO_LIVING_MEMBER;
         } else {
           po.eligible = true;
           po.reason = v1::REASON_CODE_ELIGIBLE;
@@ -629,11 +615,11 @@ void CompiledRules::Evaluate(const CompactFamilyView& family, absl::CivilDay as_
         break;
     }
     if (po.eligible) {
-      for (int j : p.excluded_by) {
+      for (const auto& [j, code] : p.excluded_by) {
         if (!out->programs[j].eligible) continue;
         po.eligible = false;
         po.yearly_amount = 0;
-        po.reason = v1::REASON_CODE_EXCLUDED_BY_PROGRAM;
+        po.reason = code;
         po.award_count = 0;
         out->awards.resize(po.first_award);
         out->text.resize(text_before);

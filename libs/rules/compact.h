@@ -56,6 +56,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -265,8 +266,12 @@ class CompiledRules {
     std::vector<Component> components;
     int max_components = 0, max_children = 0, max_under_six = 0, max_pregnancy_order = 0;
     // Programs (rule-set indexes, evaluated before this one) whose
-    // eligibility excludes this one.
-    std::vector<int> excluded_by;
+    // eligibility (EXCLUDED_BY_PROGRAM) or receipt (RECEIVING_PROGRAM)
+    // excludes this one, in the order of the reasons the evaluator gives.
+    std::vector<std::pair<int, v1::ReasonCode>> excluded_by;
+    // The region condition, when the program has one.
+    bool has_region = false;
+    v1::RegionCondition region;
   };
 
   struct Search;  // the PKH optimiser

@@ -30,17 +30,23 @@ using ::testing::HasSubstr;
 
 const absl::CivilDay kAsOf(2026, 3, 15);
 
-const LoadedRuleSet& RealRules() {
-  static const LoadedRuleSet* rules = [] {
-    auto r = LoadRuleSet(std::string(JARING_RULES_DIR) + "/2026.1");
+// A rule set of the repository, rules/<version>, loaded once.
+const LoadedRuleSet& RepoRules(const std::string& version) {
+  static auto* loaded = new std::map<std::string, LoadedRuleSet>();
+  auto it = loaded->find(version);
+  if (it == loaded->end()) {
+    auto r = LoadRuleSet(std::string(JARING_RULES_DIR) + "/" + version);
     if (!r.ok()) {
       ADD_FAILURE() << r.status();
       std::abort();
     }
-    return new LoadedRuleSet(*std::move(r));
-  }();
-  return *rules;
+    it = loaded->emplace(version, *std::move(r)).first;
+  }
+  return it->second;
 }
+
+const LoadedRuleSet& RealRules() { return RepoRules("2026.1"); }
+const LoadedRuleSet& Rules2026_2() { return RepoRules("2026.2"); }
 
 const CompiledRules& RealCompiled() {
   static const CompiledRules* compiled = [] {
@@ -270,12 +276,12 @@ TEST(CompactGolden, NoLivingMember) {
     EXPECT_FALSE(p.eligible);
     EXPECT_EQ(p.reason, v1::REASON_CODE_NO_LIVING_MEMBER);
   }
-  // Decile 7 and nobody alive: PKH reports the decile first, PBI-JK the
-  // living members (its band reason comes after the gate's).
+  // Decile 7 and nobody alive: every program reports the decile first
+  // (PBI-JK its band), as docs/rules.md orders the gate reasons.
   b.family().mutable_latest_assessment()->set_decile(7);
   const Outcome o = Checked(b.family());
   EXPECT_EQ(Program(o, "PKH").reason, v1::REASON_CODE_DECILE_ABOVE_LIMIT);
-  EXPECT_EQ(Program(o, "PBI_JK").reason, v1::REASON_CODE_NO_LIVING_MEMBER);
+  EXPECT_EQ(Program(o, "PBI_JK").reason, v1::REASON_CODE_DECILE_NOT_COVERED);
   // No member at all.
   b.family().clear_members();
   b.family().mutable_latest_assessment()->set_decile(2);
@@ -516,7 +522,11 @@ class FamilyGenerator {
   v1::Family Next(absl::CivilDay as_of) {
     v1::Family f;
     f.set_kk_number(Digits(16));
-    f.set_region_code("52.71.01.1001");
+    // Kelurahan and desa in and out of the prefixes the variants use, and
+    // codes whose village type cannot be read.
+    static constexpr const char* kRegions[] = {"52.71.01.1001", "52.71.01.2001", "52.03.05.2010", "35.10.02.1003",
+                                               "35.10.02.2003", "52.71.01.3001", "5271012001",    ""};
+    f.set_region_code(Pick(4) != 0 ? kRegions[Pick(4)] : kRegions[Pick(std::size(kRegions))]);
     const int a = Pick(100);
     if (a < 8) {
       // no assessment
@@ -715,6 +725,23 @@ std::vector<std::pair<std::string, v1::RuleSet>> Variants() {
     out.emplace_back("exclusion chain, reversed", r);
   }
   {
+    // Region conditions and exclusions by receipt on several programs.
+    v1::RuleSet r = base;
+    v1::ProgramRules* blt = Find(r, "BLT_DD");
+    blt->clear_excluded_if_eligible_for();
+    blt->add_excluded_if_receiving("PKH");
+    blt->add_excluded_if_eligible_for("BPNT");
+    blt->mutable_region()->set_village_type(v1::VILLAGE_TYPE_DESA);
+    blt->mutable_blt_dana_desa()->set_max_decile(5);
+    Find(r, "BPNT")->mutable_region()->add_region_prefixes("52.71");
+    Find(r, "BPNT")->mutable_region()->add_region_prefixes("35.10.02.2003");
+    Find(r, "PBI_JK")->mutable_region()->set_village_type(v1::VILLAGE_TYPE_KELURAHAN);
+    Find(r, "PBI_JK")->add_excluded_if_receiving("BLT_DD");
+    Find(r, "PKH")->mutable_region()->add_region_prefixes("52");
+    out.emplace_back("regions and receipts", r);
+  }
+  out.emplace_back("rules/2026.2", Rules2026_2().rules);
+  {
     v1::RuleSet r = base;
     v1::ProgramRules* pkh = Find(r, "PKH");
     FindComponent(pkh, kPrimary)->set_school_level(v1::SCHOOL_LEVEL_SENIOR_SECONDARY);
@@ -806,14 +833,25 @@ v1::RuleSet RandomRuleSet(std::mt19937_64& rng) {
       lo = hi + 1;
     }
   }
-  // Exclusions: a program may exclude any before it in a random order.
+  // Exclusions: a program may exclude any before it in a random order, by
+  // eligibility or by receipt.
   std::vector<int> topo = {0, 1, 2, 3};
   std::shuffle(topo.begin(), topo.end(), rng);
   for (int a = 0; a < 4; ++a) {
     for (int b = 0; b < a; ++b) {
-      if (pick(3) == 0) {
-        r.mutable_programs(topo[a])->add_excluded_if_eligible_for(r.programs(topo[b]).program_id());
-      }
+      const int e = pick(6);
+      if (e < 2) r.mutable_programs(topo[a])->add_excluded_if_eligible_for(r.programs(topo[b]).program_id());
+      if (e == 2) r.mutable_programs(topo[a])->add_excluded_if_receiving(r.programs(topo[b]).program_id());
+    }
+  }
+  // Region conditions.
+  static constexpr const char* kPrefixes[] = {"52", "52.71", "52.03.05", "35.10.02.2003", "81"};
+  for (int i = 0; i < 4; ++i) {
+    if (pick(3) != 0) continue;
+    v1::RegionCondition* rc = r.mutable_programs(i)->mutable_region();
+    rc->set_village_type(static_cast<v1::VillageType>(pick(3)));
+    for (int k = 0; k < static_cast<int>(std::size(kPrefixes)); ++k) {
+      if (pick(3) == 0) rc->add_region_prefixes(kPrefixes[k]);
     }
   }
   std::shuffle(r.mutable_programs()->begin(), r.mutable_programs()->end(), rng);
@@ -898,6 +936,16 @@ TEST(CompactProperty, RandomRuleSetsMatchTheReference) {
   }
   EXPECT_GE(seen[v1::REASON_CODE_CAP_APPLIED], 100);
   EXPECT_GE(seen[v1::REASON_CODE_EXCLUDED_BY_PROGRAM], 100);
+  EXPECT_GE(seen[v1::REASON_CODE_RECEIVING_PROGRAM], 100);
+  EXPECT_GE(seen[v1::REASON_CODE_REGION_NOT_COVERED], 100);
+}
+
+TEST(CompactProperty, Rules2026_2MatchTheReference) {
+  std::map<v1::ReasonCode, int> seen;
+  CheckAgainstReference("rules/2026.2", Rules2026_2().rules, 20270101, 6000, Dates(), &seen);
+  // Kelurahan families and receipts of BPNT reach BLT-DD's reasons.
+  EXPECT_GE(seen[v1::REASON_CODE_REGION_NOT_COVERED], 100);
+  EXPECT_GE(seen[v1::REASON_CODE_RECEIVING_PROGRAM], 100);
 }
 
 TEST(CompactProperty, ExplainDoesNotChangeTheOutcome) {

@@ -7,7 +7,9 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "libs/base/strings.h"
+#include "libs/rules/internal/conditions.h"
 #include "libs/rules/internal/pkh_select.h"
 #include "libs/rules/internal/text.h"
 #include "libs/rules/rules.h"
@@ -26,6 +28,7 @@ struct Context {
   const v1::Family& family;
   absl::CivilDay as_of;
   bool explain;
+  absl::Span<const ProgramReceipt> receipts;
   bool assessed = false;  // a decile 1-10 is on record
   int decile = 0;
   int members = 0;
@@ -81,7 +84,80 @@ void AddStages(v1::Decision& d, int year, int64_t yearly, int months_per_stage) 
 // The clauses every program starts with: an assessment, a decile within the
 // limit (skipped when max_decile is 0: PBI-JK reads bands instead) and a
 // living member. Adds the failing reasons; returns whether all passed.
-bool Gate(const Context& ctx, v1::Decision& d, const std::string& prefix, int max_decile) {
+const char* VillageTypeName(v1::VillageType t, bool en) {
+  switch (t) {
+    case v1::VILLAGE_TYPE_DESA:
+      return "desa";
+    case v1::VILLAGE_TYPE_KELURAHAN:
+      return "kelurahan";
+    default:
+      return en ? "unknown" : "tidak diketahui";
+  }
+}
+
+// The region clause and reason of a program with a region condition.
+bool RegionGate(const Context& ctx, v1::Decision& d, const std::string& prefix, const v1::ProgramRules& p) {
+  if (!p.has_region()) return true;
+  const v1::RegionCondition& rc = p.region();
+  const std::string& code = ctx.family.region_code();
+  const v1::VillageType type = rules_internal::VillageTypeOf(code);
+  const bool type_ok = rc.village_type() == v1::VILLAGE_TYPE_UNSPECIFIED || type == rc.village_type();
+  const bool ok = rules_internal::RegionMeets(rc, code);
+  const std::string prefixes = absl::StrJoin(rc.region_prefixes(), ",");
+  if (ctx.explain) {
+    std::string did = "Wilayah keluarga termasuk wilayah program", den = "The family's region is in the program's area";
+    if (rc.village_type() != v1::VILLAGE_TYPE_UNSPECIFIED) {
+      absl::StrAppend(&did, " (", VillageTypeName(rc.village_type(), false), ")");
+      absl::StrAppend(&den, " (", VillageTypeName(rc.village_type(), true), ")");
+    }
+    AddClause(d, prefix + ".region", std::move(did), std::move(den), ok,
+              {{"region_code", code},
+               {"village_type", v1::VillageType_Name(type)},
+               {"required_village_type", v1::VillageType_Name(rc.village_type())},
+               {"region_prefixes", prefixes}});
+  }
+  if (ok) return true;
+  if (!type_ok) {
+    AddReason(d, v1::REASON_CODE_REGION_NOT_COVERED,
+              absl::StrCat("Wilayah ", code, " adalah ", VillageTypeName(type, false), "; ", p.program_id(),
+                           " hanya untuk ", VillageTypeName(rc.village_type(), false)),
+              absl::StrCat("Region ", code, " is ", type == v1::VILLAGE_TYPE_UNSPECIFIED ? "of unknown village type" : absl::StrCat("a ", VillageTypeName(type, true)),
+                           "; ", p.program_id(), " is for ", VillageTypeName(rc.village_type(), true), " only"));
+  } else {
+    AddReason(d, v1::REASON_CODE_REGION_NOT_COVERED,
+              absl::StrCat("Wilayah ", code, " di luar wilayah ", p.program_id(), " (", prefixes, ")"),
+              absl::StrCat("Region ", code, " is outside the area of ", p.program_id(), " (", prefixes, ")"));
+  }
+  return false;
+}
+
+// The documented order of the gate reasons: assessment, decile (limit or
+// PBI-JK band), region, living members.
+int GateRank(v1::ReasonCode code) {
+  switch (code) {
+    case v1::REASON_CODE_NO_ASSESSMENT:
+      return 0;
+    case v1::REASON_CODE_DECILE_ABOVE_LIMIT:
+    case v1::REASON_CODE_DECILE_NOT_COVERED:
+      return 1;
+    case v1::REASON_CODE_REGION_NOT_COVERED:
+      return 2;
+    case v1::REASON_CODE_NO_LIVING_MEMBER:
+      return 3;
+    default:
+      return 4;
+  }
+}
+
+void OrderGateReasons(v1::Decision& d) {
+  std::vector<v1::Reason> reasons(d.reasons().begin(), d.reasons().end());
+  std::stable_sort(reasons.begin(), reasons.end(),
+                   [](const v1::Reason& a, const v1::Reason& b) { return GateRank(a.code()) < GateRank(b.code()); });
+  d.clear_reasons();
+  for (v1::Reason& r : reasons) *d.add_reasons() = std::move(r);
+}
+
+bool Gate(const Context& ctx, v1::Decision& d, const std::string& prefix, int max_decile, const v1::ProgramRules& p) {
   bool ok = true;
   if (ctx.explain) {
     AddClause(d, prefix + ".assessment", "Keluarga memiliki penilaian desil DTSEN",
@@ -108,6 +184,7 @@ bool Gate(const Context& ctx, v1::Decision& d, const std::string& prefix, int ma
       ok = false;
     }
   }
+  if (!RegionGate(ctx, d, prefix, p)) ok = false;
   const bool living = !ctx.living.empty();
   if (ctx.explain) {
     AddClause(d, prefix + ".living_members", "Keluarga memiliki anggota yang masih hidup",
@@ -210,20 +287,13 @@ struct PkhMember {
   std::vector<int> clauses;        // every component clause of this member
 };
 
-// The awarded total under `limits`.
-int64_t TotalUnder(const std::vector<PkhMember>& ms, const std::vector<PkhPerson>& persons,
-                   const PkhLimits& limits) {
-  std::vector<int> pick = rules_internal::SelectPkhComponents(persons, limits);
-  int64_t total = 0;
-  for (size_t i = 0; i < ms.size(); ++i) {
-    if (pick[i] >= 0) total += persons[i].options[pick[i]].amount;
-  }
-  return total;
-}
+// The caps, in the order their clauses and reasons are listed.
+constexpr int kCapCount = 3;
 
-void EvaluatePkh(const Context& ctx, const v1::PkhRules& pkh, v1::Decision& d) {
-  const std::string prefix = "pkh";
-  const bool gate = Gate(ctx, d, prefix, pkh.max_decile());
+void EvaluatePkh(const Context& ctx, const v1::ProgramRules& p, v1::Decision& d) {
+  const v1::PkhRules& pkh = p.pkh();
+  const std::string prefix = absl::AsciiStrToLower(p.program_id());
+  const bool gate = Gate(ctx, d, prefix, pkh.max_decile(), p);
   const v1::PkhCaps& caps = pkh.caps();
 
   // Candidates per living member, in NIK order (card order among equal NIKs).
@@ -273,7 +343,8 @@ void EvaluatePkh(const Context& ctx, const v1::PkhRules& pkh, v1::Decision& d) {
         default: {  // school components
           const bool level = a.has_school_level() && a.school_level() == comp.school_level();
           const bool enrolled = a.has_school_enrolled() && a.school_enrolled();
-          if (level && comp.enrolment_required() && !enrolled) member_not_enrolled = true;
+          // Not enrolled counts only for a child the component's age bounds admit.
+          if (level && comp.enrolment_required() && !enrolled && ok) member_not_enrolled = true;
           ok = ok && level && (enrolled || !comp.enrolment_required());
           if (ctx.explain) {
             in.emplace_back("school_level", v1::SchoolLevel_Name(a.school_level()));
@@ -343,51 +414,155 @@ void EvaluatePkh(const Context& ctx, const v1::PkhRules& pkh, v1::Decision& d) {
     total += persons[i].options[pick[i]].amount;
     ++awarded;
   }
-  if (ctx.explain) {
-    for (size_t i = 0; i < ms.size(); ++i) {
-      for (int c : ms[i].clauses) {
-        const bool chosen = pick[i] >= 0 && ms[i].option_clause[pick[i]] == c;
-        v1::ClauseInput* in = d.mutable_clauses(c)->add_inputs();
-        in->set_key("awarded");
-        in->set_value(Bool(chosen));
-      }
-    }
-  }
 
-  // A cap "applied" when lifting it alone would raise the total.
+  // Which caps removed what. The caps exceeded by the candidates at their
+  // highest amounts can be lifted in any combination (at most 3 caps, 7
+  // combinations). A member is cut when they get less than their highest
+  // candidate; a combination restores them when, with those caps lifted,
+  // the family's total rises and the member gets more. The caps that
+  // removed a member are the union of the smallest combinations that
+  // restore them (every combination of exceeded caps lifted at once
+  // restores every cut member, so each cut member names at least one cap).
   struct Cap {
     std::string_view slug;
     int count;
     int max;
     int PkhLimits::*field;
-    std::string id, en;  // reason sentences
+    const char* name_id;  // "batas anak"
+    const char* name_en;  // "the children cap"
   };
-  Cap cap_list[] = {
-      {"max_components", qualifying, caps.max_components(), &PkhLimits::max_components,
-       absl::StrCat("Komponen dibatasi paling banyak ", caps.max_components(), "; ", qualifying,
-                    " anggota memenuhi syarat"),
-       absl::StrCat("Components are capped at ", caps.max_components(), "; ", qualifying,
-                    " members qualify")},
-      {"max_children", children, caps.max_children(), &PkhLimits::max_children,
-       absl::StrCat("Anak dibatasi paling banyak ", caps.max_children(), "; ", children,
-                    " anak memenuhi syarat"),
-       absl::StrCat("Children are capped at ", caps.max_children(), "; ", children, " children qualify")},
-      {"max_under_six", under_six, caps.max_under_six(), &PkhLimits::max_under_six,
-       absl::StrCat("Anak usia dini dibatasi paling banyak ", caps.max_under_six(), "; ", under_six,
-                    " anak memenuhi syarat"),
-       absl::StrCat("Early-childhood children are capped at ", caps.max_under_six(), "; ", under_six,
-                    " children qualify")},
+  const Cap cap_list[kCapCount] = {
+      {"max_components", qualifying, caps.max_components(), &PkhLimits::max_components, "batas komponen",
+       "the components cap"},
+      {"max_children", children, caps.max_children(), &PkhLimits::max_children, "batas anak", "the children cap"},
+      {"max_under_six", under_six, caps.max_under_six(), &PkhLimits::max_under_six, "batas anak usia dini",
+       "the under-six cap"},
   };
-  std::vector<const Cap*> applied;
-  for (const Cap& cap : cap_list) {
-    const bool exceeded = cap.count > cap.max;
-    bool bites = false;
-    if (exceeded) {
+  unsigned exceeded = 0;
+  for (int c = 0; c < kCapCount; ++c) {
+    if (cap_list[c].count > cap_list[c].max) exceeded |= 1u << c;
+  }
+  auto amount_of = [&](const std::vector<int>& chosen, size_t i) -> int64_t {
+    return chosen[i] < 0 ? 0 : persons[i].options[chosen[i]].amount;
+  };
+  std::vector<int64_t> highest(ms.size(), 0);
+  for (size_t i = 0; i < ms.size(); ++i) {
+    for (const PkhOption& o : persons[i].options) highest[i] = std::max(highest[i], o.amount);
+  }
+  std::vector<unsigned> removed_by(ms.size(), 0);  // bit c: cap_list[c]
+  if (exceeded != 0) {
+    std::vector<std::pair<unsigned, std::vector<int>>> lifts;  // combinations that raise the total
+    for (unsigned set = 1; set < (1u << kCapCount); ++set) {
+      if ((set & exceeded) != set) continue;
       PkhLimits lifted = limits;
-      lifted.*cap.field = 1 << 20;
-      bites = TotalUnder(ms, persons, lifted) > total;
+      for (int c = 0; c < kCapCount; ++c) {
+        if (set & (1u << c)) lifted.*cap_list[c].field = 1 << 20;
+      }
+      std::vector<int> chosen = rules_internal::SelectPkhComponents(persons, lifted);
+      int64_t t = 0;
+      for (size_t i = 0; i < ms.size(); ++i) t += amount_of(chosen, i);
+      if (t > total) lifts.emplace_back(set, std::move(chosen));
     }
-    if (bites) applied.push_back(&cap);
+    for (size_t i = 0; i < ms.size(); ++i) {
+      if (amount_of(pick, i) >= highest[i]) continue;
+      std::vector<unsigned> restoring;
+      for (const auto& [set, chosen] : lifts) {
+        if (amount_of(chosen, i) > amount_of(pick, i)) restoring.push_back(set);
+      }
+      for (unsigned set : restoring) {
+        const bool minimal = std::none_of(restoring.begin(), restoring.end(), [set](unsigned other) {
+          return other != set && (other & set) == other;
+        });
+        if (minimal) removed_by[i] |= set;
+      }
+    }
+  }
+  auto cap_names = [&](unsigned set) {  // "max_components,max_children"
+    std::string out;
+    for (int c = 0; c < kCapCount; ++c) {
+      if (!(set & (1u << c))) continue;
+      if (!out.empty()) out += ",";
+      absl::StrAppend(&out, Av(cap_list[c].slug));
+    }
+    return out;
+  };
+  if (ctx.explain) {
+    for (size_t i = 0; i < ms.size(); ++i) {
+      for (size_t k = 0; k < ms[i].clauses.size(); ++k) {
+        const int c = ms[i].clauses[k];
+        const bool chosen = pick[i] >= 0 && ms[i].option_clause[pick[i]] == c;
+        v1::ClauseInput* in = d.mutable_clauses(c)->add_inputs();
+        in->set_key("awarded");
+        in->set_value(Bool(chosen));
+      }
+      if (removed_by[i] == 0) continue;
+      // The member's candidates above what they got name the caps.
+      for (size_t o = 0; o < persons[i].options.size(); ++o) {
+        if (persons[i].options[o].amount <= amount_of(pick, i) || ms[i].option_clause[o] < 0) continue;
+        v1::ClauseInput* in = d.mutable_clauses(ms[i].option_clause[o])->add_inputs();
+        in->set_key("removed_by");
+        in->set_value(cap_names(removed_by[i]));
+      }
+    }
+  }
+
+  struct Removal {
+    int without = 0;  // cut members left without a component
+    int lower = 0;    // cut members given a lower one
+    unsigned with = 0;  // the other caps named together with this one
+    std::string members;  // their NIKs, comma-separated, NIK order
+  };
+  Removal removal[kCapCount];
+  for (size_t i = 0; i < ms.size(); ++i) {
+    for (int c = 0; c < kCapCount; ++c) {
+      if (!(removed_by[i] & (1u << c))) continue;
+      Removal& r = removal[c];
+      ++(pick[i] < 0 ? r.without : r.lower);
+      r.with |= removed_by[i] & ~(1u << c);
+      if (!r.members.empty()) r.members += ",";
+      r.members += ms[i].member->nik();
+    }
+  }
+  std::vector<std::pair<std::string, std::string>> applied;  // reason sentences, cap order
+  for (int c = 0; c < kCapCount; ++c) {
+    const Cap& cap = cap_list[c];
+    const Removal& r = removal[c];
+    const bool bites = r.without + r.lower > 0;
+    if (bites) {
+      std::string id, en;
+      if (cap.slug == "max_components") {
+        id = absl::StrCat("Komponen dibatasi paling banyak ", cap.max, "; ", cap.count, " anggota memenuhi syarat");
+        en = absl::StrCat("Components are capped at ", cap.max, "; ", cap.count, " members qualify");
+      } else if (cap.slug == "max_children") {
+        id = absl::StrCat("Anak dibatasi paling banyak ", cap.max, "; ", cap.count, " anak memenuhi syarat");
+        en = absl::StrCat("Children are capped at ", cap.max, "; ", cap.count, " children qualify");
+      } else {
+        id = absl::StrCat("Anak usia dini dibatasi paling banyak ", cap.max, "; ", cap.count, " anak memenuhi syarat");
+        en = absl::StrCat("Early-childhood children are capped at ", cap.max, "; ", cap.count, " children qualify");
+      }
+      std::vector<std::string> parts_id, parts_en;
+      if (r.without > 0) {
+        parts_id.push_back(absl::StrCat(r.without, " anggota tanpa komponen"));
+        parts_en.push_back(absl::StrCat(r.without, r.without == 1 ? " member" : " members", " left without a component"));
+      }
+      if (r.lower > 0) {
+        parts_id.push_back(absl::StrCat(r.lower, " anggota dengan komponen lebih rendah"));
+        parts_en.push_back(absl::StrCat(r.lower, r.lower == 1 ? " member" : " members", " given a lower component"));
+      }
+      absl::StrAppend(&id, "; ", absl::StrJoin(parts_id, ", "));
+      absl::StrAppend(&en, "; ", absl::StrJoin(parts_en, ", "));
+      if (r.with != 0) {
+        std::vector<std::string> with_id, with_en;
+        for (int o = 0; o < kCapCount; ++o) {
+          if (!(r.with & (1u << o))) continue;
+          with_id.push_back(cap_list[o].name_id);
+          with_en.push_back(cap_list[o].name_en);
+        }
+        absl::StrAppend(&id, " (bersama ", absl::StrJoin(with_id, " dan "), ")");
+        absl::StrAppend(&en, " (together with ", absl::StrJoin(with_en, " and "), ")");
+      }
+      applied.emplace_back(std::move(id), std::move(en));
+    }
     if (ctx.explain) {
       std::string did, den;
       if (cap.slug == "max_components") {
@@ -401,7 +576,14 @@ void EvaluatePkh(const Context& ctx, const v1::PkhRules& pkh, v1::Decision& d) {
         den = absl::StrCat("At most ", cap.max, " early-childhood components");
       }
       AddClause(d, absl::StrCat(prefix, ".cap.", Av(cap.slug)), std::move(did), std::move(den), !bites,
-                {{"qualifying", Int(cap.count)}, {"max", Int(cap.max)}, {"awarded_components", Int(awarded)}});
+                {{"qualifying", Int(cap.count)},
+                 {"max", Int(cap.max)},
+                 {"awarded_components", Int(awarded)},
+                 {"removed", Int(r.without + r.lower)},
+                 {"removed_without_component", Int(r.without)},
+                 {"removed_to_lower_component", Int(r.lower)},
+                 {"removed_members", r.members},
+                 {"together_with", cap_names(r.with)}});
     }
   }
   if (ctx.explain) {
@@ -431,7 +613,7 @@ void EvaluatePkh(const Context& ctx, const v1::PkhRules& pkh, v1::Decision& d) {
               absl::StrCat("Eligible: decile ", ctx.decile, " is within the limit of ", pkh.max_decile(),
                            "; ", awarded, awarded == 1 ? " component, " : " components, ", RupiahEn(total),
                            " a year"));
-    for (const Cap* cap : applied) AddReason(d, v1::REASON_CODE_CAP_APPLIED, cap->id, cap->en);
+    for (auto& [id, en] : applied) AddReason(d, v1::REASON_CODE_CAP_APPLIED, std::move(id), std::move(en));
   }
   for (const auto& [order, known] : pregnancies_refused) {
     if (known) {
@@ -455,9 +637,9 @@ void EvaluatePkh(const Context& ctx, const v1::PkhRules& pkh, v1::Decision& d) {
 // ---------------------------------------------------------------- BPNT, BLT
 
 // A flat monthly benefit for families with decile <= max_decile.
-void EvaluateMonthly(const Context& ctx, const std::string& prefix, int max_decile, int64_t monthly,
-                     int months_per_disbursement, v1::Decision& d) {
-  if (!Gate(ctx, d, prefix, max_decile)) return;
+void EvaluateMonthly(const Context& ctx, const v1::ProgramRules& p, const std::string& prefix, int max_decile,
+                     int64_t monthly, int months_per_disbursement, v1::Decision& d) {
+  if (!Gate(ctx, d, prefix, max_decile, p)) return;
   const int64_t yearly = monthly * 12;
   d.set_eligible(true);
   d.set_yearly_amount(yearly);
@@ -486,9 +668,10 @@ std::pair<std::string, std::string> PriorityName(v1::PbiJkPriority p) {
   }
 }
 
-void EvaluatePbiJk(const Context& ctx, const std::string& prefix, const std::string& program_id,
-                   const v1::PbiJkRules& pbi, v1::Decision& d) {
-  bool ok = Gate(ctx, d, prefix, /*max_decile=*/0);
+void EvaluatePbiJk(const Context& ctx, const v1::ProgramRules& p, const std::string& prefix, v1::Decision& d) {
+  const v1::PbiJkRules& pbi = p.pbi_jk();
+  const std::string& program_id = p.program_id();
+  bool ok = Gate(ctx, d, prefix, /*max_decile=*/0, p);
   const v1::PbiJkBand* band = nullptr;
   if (ctx.assessed) {
     for (const v1::PbiJkBand& b : pbi.bands()) {
@@ -521,6 +704,7 @@ void EvaluatePbiJk(const Context& ctx, const std::string& prefix, const std::str
               absl::StrCat("Decile ", ctx.decile, " is not covered by ", program_id, " (deciles ", range, ")"));
     ok = false;
   }
+  OrderGateReasons(d);  // the band's reason before the region's and the living members'
   if (!ok) return;
   const int64_t members = static_cast<int64_t>(ctx.living.size());
   const int64_t yearly = pbi.premium_per_member_monthly() * members * 12;
@@ -542,17 +726,17 @@ void EvaluateProgram(const Context& ctx, const v1::ProgramRules& p, v1::Decision
   const std::string prefix = absl::AsciiStrToLower(p.program_id());
   switch (p.rules_case()) {
     case v1::ProgramRules::kPkh:
-      EvaluatePkh(ctx, p.pkh(), d);
+      EvaluatePkh(ctx, p, d);
       break;
     case v1::ProgramRules::kBpnt:
-      EvaluateMonthly(ctx, prefix, p.bpnt().max_decile(), p.bpnt().monthly_amount(),
+      EvaluateMonthly(ctx, p, prefix, p.bpnt().max_decile(), p.bpnt().monthly_amount(),
                       p.bpnt().months_per_disbursement(), d);
       break;
     case v1::ProgramRules::kPbiJk:
-      EvaluatePbiJk(ctx, prefix, p.program_id(), p.pbi_jk(), d);
+      EvaluatePbiJk(ctx, p, prefix, d);
       break;
     case v1::ProgramRules::kBltDanaDesa:
-      EvaluateMonthly(ctx, prefix, p.blt_dana_desa().max_decile(), p.blt_dana_desa().monthly_amount(),
+      EvaluateMonthly(ctx, p, prefix, p.blt_dana_desa().max_decile(), p.blt_dana_desa().monthly_amount(),
                       p.blt_dana_desa().months_per_disbursement(), d);
       break;
     case v1::ProgramRules::RULES_NOT_SET:
@@ -560,16 +744,26 @@ void EvaluateProgram(const Context& ctx, const v1::ProgramRules& p, v1::Decision
   }
 }
 
-// Applies excluded_if_eligible_for against the decisions already made.
+// The final decision of program `id` already made in this evaluation, or
+// nullptr.
+const v1::Decision* DecidedBefore(const std::string& id, const std::vector<v1::Decision>& out,
+                                  const std::vector<bool>& done, const v1::RuleSet& rules) {
+  const v1::Decision* found = nullptr;
+  for (int j = 0; j < rules.programs_size(); ++j) {
+    if (rules.programs(j).program_id() == id && done[j]) found = &out[j];
+  }
+  return found;
+}
+
+// Applies excluded_if_eligible_for and excluded_if_receiving against the
+// decisions already made (and the receipts the caller gave).
 void ApplyExclusions(const Context& ctx, const v1::ProgramRules& p, const std::vector<v1::Decision>& out,
                      const std::vector<bool>& done, const v1::RuleSet& rules, v1::Decision& d) {
   const std::string prefix = absl::AsciiStrToLower(p.program_id());
-  std::vector<std::string> excluding;
+  std::vector<std::string> excluding, received;
   for (const std::string& other : p.excluded_if_eligible_for()) {
-    bool other_eligible = false;
-    for (int j = 0; j < rules.programs_size(); ++j) {
-      if (rules.programs(j).program_id() == other && done[j]) other_eligible = out[j].eligible();
-    }
+    const v1::Decision* o = DecidedBefore(other, out, done, rules);
+    const bool other_eligible = o != nullptr && o->eligible();
     if (ctx.explain) {
       AddClause(d, absl::StrCat(prefix, ".excluded_if.", other),
                 absl::StrCat("Tidak layak ", other, " (tidak diberikan bersamaan)"),
@@ -578,7 +772,29 @@ void ApplyExclusions(const Context& ctx, const v1::ProgramRules& p, const std::v
     }
     if (other_eligible) excluding.push_back(other);
   }
-  if (!d.eligible() || excluding.empty()) return;
+  for (const std::string& other : p.excluded_if_receiving()) {
+    // The decision in force at as_of: the caller's, else this evaluation's.
+    const auto given = std::find_if(ctx.receipts.begin(), ctx.receipts.end(),
+                                    [&](const ProgramReceipt& r) { return r.program == other; });
+    bool receiving = false;
+    std::string source;
+    if (given != ctx.receipts.end()) {
+      receiving = given->receiving;
+      source = "given";
+    } else {
+      const v1::Decision* o = DecidedBefore(other, out, done, rules);
+      receiving = o != nullptr && o->eligible();
+      source = "evaluation";
+    }
+    if (ctx.explain) {
+      AddClause(d, absl::StrCat(prefix, ".excluded_if_receiving.", other),
+                absl::StrCat("Tidak menerima ", other, " (tidak diberikan bersamaan)"),
+                absl::StrCat("Not receiving ", other, " (not given together)"), !receiving,
+                {{"program", other}, {"receiving", Bool(receiving)}, {"source", source}});
+    }
+    if (receiving) received.push_back(other);
+  }
+  if (!d.eligible() || (excluding.empty() && received.empty())) return;
   d.set_eligible(false);
   d.set_yearly_amount(0);
   d.clear_stages();
@@ -591,43 +807,12 @@ void ApplyExclusions(const Context& ctx, const v1::ProgramRules& p, const std::v
               absl::StrCat("Already eligible for ", other, "; ", p.program_id(), " is not given together with ",
                            other));
   }
-}
-
-// Program indexes in dependency order: a program comes after every program
-// that excludes it, and otherwise in rule-set order. A rule set that failed
-// validation (a cycle) still terminates: when nothing is ready, the first
-// pending program goes next.
-std::vector<int> EvaluationOrder(const v1::RuleSet& rules) {
-  const int n = rules.programs_size();
-  std::vector<bool> placed(n, false);
-  std::vector<int> order;
-  order.reserve(n);
-  while (static_cast<int>(order.size()) < n) {
-    bool progress = false;
-    for (int i = 0; i < n; ++i) {
-      if (placed[i]) continue;
-      bool ready = true;
-      for (const std::string& other : rules.programs(i).excluded_if_eligible_for()) {
-        for (int j = 0; j < n; ++j) {
-          if (j != i && !placed[j] && rules.programs(j).program_id() == other) ready = false;
-        }
-      }
-      if (!ready) continue;
-      placed[i] = true;
-      order.push_back(i);
-      progress = true;
-    }
-    if (!progress) {
-      for (int i = 0; i < n; ++i) {
-        if (!placed[i]) {
-          placed[i] = true;
-          order.push_back(i);
-          break;
-        }
-      }
-    }
+  for (const std::string& other : received) {
+    AddReason(d, v1::REASON_CODE_RECEIVING_PROGRAM,
+              absl::StrCat("Sudah menerima ", other, "; ", p.program_id(), " tidak diberikan kepada penerima ", other),
+              absl::StrCat("Already receiving ", other, "; ", p.program_id(), " is not given to families receiving ",
+                           other));
   }
-  return order;
 }
 
 }  // namespace
@@ -645,7 +830,7 @@ int AgeInYears(const v1::Date& birth_date, absl::CivilDay as_of) {
 
 std::vector<v1::Decision> Evaluate(const v1::Family& family, const v1::RuleSet& rules, absl::CivilDay as_of,
                                    const EvaluateOptions& options) {
-  Context ctx{family, as_of, options.explain};
+  Context ctx{family, as_of, options.explain, options.receipts};
   const int decile = family.latest_assessment().decile();
   ctx.assessed = family.has_latest_assessment() && decile >= 1 && decile <= 10;
   ctx.decile = ctx.assessed ? decile : 0;
@@ -658,7 +843,7 @@ std::vector<v1::Decision> Evaluate(const v1::Family& family, const v1::RuleSet& 
   const int n = rules.programs_size();
   std::vector<v1::Decision> out(n);
   std::vector<bool> done(n, false);
-  for (int i : EvaluationOrder(rules)) {
+  for (int i : rules_internal::EvaluationOrder(rules)) {
     const v1::ProgramRules& p = rules.programs(i);
     v1::Decision& d = out[i];
     d.set_kk_number(family.kk_number());

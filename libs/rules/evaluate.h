@@ -9,11 +9,19 @@
 #include <vector>
 
 #include "absl/time/civil_time.h"
+#include "absl/types/span.h"
 #include "jaring/v1/eligibility.pb.h"
 #include "jaring/v1/population.pb.h"
 #include "jaring/v1/rules.pb.h"
 
 namespace jaring::rules {
+
+// Whether a family receives a program at the evaluation date, as known to
+// the caller (its decision in force there).
+struct ProgramReceipt {
+  std::string_view program;
+  bool receiving = false;
+};
 
 struct EvaluateOptions {
   // The rule set's content hash to stamp on decisions. Empty: computed with
@@ -23,6 +31,14 @@ struct EvaluateOptions {
   // When false, decisions carry no clauses (explain); every other field is
   // the same. For bulk re-evaluation.
   bool explain = true;
+  // Receipts for excluded_if_receiving. A program named here is taken as
+  // received (or not) as given; any other program a rule reads is received
+  // when this evaluation's final decision for it is eligible, which is the
+  // decision the eligibility engine records for that date (docs/rules.md
+  // "Exclusions"). The engine passes none. For what-if questions and for
+  // receipts known outside these rules; the compact path (compact.h) has
+  // no such input.
+  absl::Span<const ProgramReceipt> receipts;
 };
 
 // Evaluates every program of `rules` for `family` at `as_of` and returns one
@@ -35,8 +51,11 @@ struct EvaluateOptions {
 // - The decile and DTSEN round are those of family.latest_assessment(); a
 //   family without an assessment (decile outside 1-10) is eligible for no
 //   program (NO_ASSESSMENT).
-// - Programs are evaluated in dependency order of excluded_if_eligible_for,
-//   so a program's exclusions see the final decisions of this evaluation.
+// - Programs are evaluated in dependency order of excluded_if_eligible_for
+//   and excluded_if_receiving, so a program's exclusions see the final
+//   decisions of this evaluation.
+// - A program with a region condition is only for families whose region
+//   code meets it (REGION_NOT_COVERED).
 // - Stages cover the calendar year of `as_of`.
 // - `inputs` is left empty: the caller knows which records it read.
 std::vector<v1::Decision> Evaluate(const v1::Family& family, const v1::RuleSet& rules,

@@ -208,8 +208,8 @@ TEST(PkhGolden, FiveCandidatesGetTheBestFour) {
   EXPECT_EQ(pkh.components_size(), 4);
   for (const auto& c : pkh.components()) EXPECT_NE(c.kind(), kPrimary);
   ASSERT_THAT(Codes(pkh), ElementsAre(v1::REASON_CODE_ELIGIBLE, v1::REASON_CODE_CAP_APPLIED));
-  EXPECT_EQ(pkh.reasons(1).text_id(), "Komponen dibatasi paling banyak 4; 5 anggota memenuhi syarat");
-  EXPECT_EQ(pkh.reasons(1).text_en(), "Components are capped at 4; 5 members qualify");
+  EXPECT_EQ(pkh.reasons(1).text_id(), "Komponen dibatasi paling banyak 4; 5 anggota memenuhi syarat; 1 anggota tanpa komponen");
+  EXPECT_EQ(pkh.reasons(1).text_en(), "Components are capped at 4; 5 members qualify; 1 member left without a component");
   EXPECT_FALSE(Clause(pkh, "pkh.cap.max_components")->passed());
   EXPECT_TRUE(Clause(pkh, "pkh.cap.max_children")->passed());
 }
@@ -226,8 +226,8 @@ TEST(PkhGolden, AtMostThreeChildrenTheHighestThree) {
                                        std::make_tuple(kJunior, "5271010101120002", 1'500'000),
                                        std::make_tuple(kJunior, "5271010101130003", 1'500'000)));
   ASSERT_THAT(Codes(pkh), ElementsAre(v1::REASON_CODE_ELIGIBLE, v1::REASON_CODE_CAP_APPLIED));
-  EXPECT_EQ(pkh.reasons(1).text_id(), "Anak dibatasi paling banyak 3; 4 anak memenuhi syarat");
-  EXPECT_EQ(pkh.reasons(1).text_en(), "Children are capped at 3; 4 children qualify");
+  EXPECT_EQ(pkh.reasons(1).text_id(), "Anak dibatasi paling banyak 3; 4 anak memenuhi syarat; 1 anggota tanpa komponen");
+  EXPECT_EQ(pkh.reasons(1).text_en(), "Children are capped at 3; 4 children qualify; 1 member left without a component");
   // Four members qualify for the 4-component cap, so that cap is not what
   // bit: only the children cap is reported.
   EXPECT_TRUE(Clause(pkh, "pkh.cap.max_components")->passed());
@@ -245,8 +245,8 @@ TEST(PkhGolden, AtMostTwoUnderSixTieGoesToLowerNiks) {
   EXPECT_THAT(Awards(pkh), ElementsAre(std::make_tuple(kEarly, "5271010101220001", 3'000'000),
                                        std::make_tuple(kEarly, "5271010202230002", 3'000'000)));
   ASSERT_THAT(Codes(pkh), ElementsAre(v1::REASON_CODE_ELIGIBLE, v1::REASON_CODE_CAP_APPLIED));
-  EXPECT_EQ(pkh.reasons(1).text_id(), "Anak usia dini dibatasi paling banyak 2; 3 anak memenuhi syarat");
-  EXPECT_EQ(pkh.reasons(1).text_en(), "Early-childhood children are capped at 2; 3 children qualify");
+  EXPECT_EQ(pkh.reasons(1).text_id(), "Anak usia dini dibatasi paling banyak 2; 3 anak memenuhi syarat; 1 anggota tanpa komponen");
+  EXPECT_EQ(pkh.reasons(1).text_en(), "Early-childhood children are capped at 2; 3 children qualify; 1 member left without a component");
   const v1::ClauseResult* left_out = Clause(pkh, "pkh.component.early_child:5271010303240003");
   ASSERT_NE(left_out, nullptr);
   EXPECT_TRUE(left_out->passed());
@@ -645,6 +645,386 @@ TEST(Decisions, OnePerProgramInRuleSetOrder) {
   std::vector<std::string> programs;
   for (const auto& d : EvalAll(b.family())) programs.push_back(d.program());
   EXPECT_THAT(programs, ElementsAre("BLT_DD", "BPNT", "PBI_JK", "PKH"));
+}
+
+// ---------------------------------------------------------------- caps together
+//
+// Every combination of caps that can bind together, each with the cut
+// member named on their clauses and every cap clause saying what it
+// removed. (Each cap alone: FiveCandidatesGetTheBestFour,
+// AtMostThreeChildrenTheHighestThree, AtMostTwoUnderSixTieGoesToLowerNiks,
+// YoungDisabledChildTakesDisabilityWhenUnderSixIsFull.)
+
+// The rules with every PKH component of `kinds` paying `amount`.
+v1::RuleSet WithAmount(std::initializer_list<K> kinds, int64_t amount) {
+  v1::RuleSet rules = Rules().rules;
+  for (auto& p : *rules.mutable_programs()) {
+    if (!p.has_pkh()) continue;
+    for (auto& c : *p.mutable_pkh()->mutable_components()) {
+      if (std::find(kinds.begin(), kinds.end(), c.kind()) != kinds.end()) c.set_yearly_amount(amount);
+    }
+  }
+  return rules;
+}
+
+std::vector<std::string> ReasonsEn(const v1::Decision& d) {
+  std::vector<std::string> out;
+  for (const auto& r : d.reasons()) out.push_back(r.text_en());
+  return out;
+}
+
+// The inputs of a cap clause that say what it removed.
+std::vector<std::string> Removed(const v1::Decision& d, const std::string& cap) {
+  const v1::ClauseResult* c = Clause(d, "pkh.cap." + cap);
+  if (c == nullptr) return {"<no clause>"};
+  return {c->passed() ? "passed" : "failed", Input(*c, "removed"), Input(*c, "removed_members"),
+          Input(*c, "together_with")};
+}
+
+// A decile-1 family of three children under six (4, 3 and 2 years old).
+FamilyBuilder ThreeUnderSix() {
+  FamilyBuilder b(1);
+  b.Add("5271010101210001", 2021, 1, 1);
+  b.Add("5271010101220002", 2022, 1, 1);
+  b.Add("5271010101230003", 2023, 1, 1);
+  return b;
+}
+
+TEST(CapsTogether, ComponentsAndChildren) {
+  // The family: four senior-secondary children (2,000,000 each) and
+  // a severely disabled primary-school child (2,400,000). Best under 4
+  // components and 3 children: three seniors + disability = 8,400,000.
+  // Lifting either cap alone still gives 8,400,000; lifting both gives
+  // 10,400,000: both caps together removed the fourth senior.
+  FamilyBuilder b(2);
+  for (const char* nik : {"5271010107090001", "5271010107090002", "5271010107100003", "5271010107100004"}) {
+    b.School(nik, 2009, v1::SCHOOL_LEVEL_SENIOR_SECONDARY, true);
+  }
+  b.School("5271010107170005", 2017, v1::SCHOOL_LEVEL_PRIMARY, true).set_disability(v1::DISABILITY_SEVERE);
+  const v1::Decision pkh = Get(EvalAll(b.family()), "PKH");
+  EXPECT_EQ(pkh.yearly_amount(), 8'400'000);
+  EXPECT_THAT(Awards(pkh), ElementsAre(std::make_tuple(kSenior, "5271010107090001", 2'000'000),
+                                       std::make_tuple(kSenior, "5271010107090002", 2'000'000),
+                                       std::make_tuple(kSenior, "5271010107100003", 2'000'000),
+                                       std::make_tuple(kDisability, "5271010107170005", 2'400'000)));
+  EXPECT_THAT(Codes(pkh), ElementsAre(v1::REASON_CODE_ELIGIBLE, v1::REASON_CODE_CAP_APPLIED,
+                                      v1::REASON_CODE_CAP_APPLIED));
+  EXPECT_EQ(pkh.reasons(1).text_en(),
+            "Components are capped at 4; 5 members qualify; 1 member left without a component (together with the "
+            "children cap)");
+  EXPECT_EQ(pkh.reasons(1).text_id(),
+            "Komponen dibatasi paling banyak 4; 5 anggota memenuhi syarat; 1 anggota tanpa komponen (bersama batas "
+            "anak)");
+  EXPECT_EQ(pkh.reasons(2).text_en(),
+            "Children are capped at 3; 4 children qualify; 1 member left without a component (together with the "
+            "components cap)");
+  // The child who got nothing is told which caps.
+  EXPECT_EQ(Input(*Clause(pkh, "pkh.component.senior_secondary:5271010107100004"), "removed_by"),
+            "max_components,max_children");
+  EXPECT_EQ(Input(*Clause(pkh, "pkh.component.senior_secondary:5271010107100003"), "removed_by"), "<missing>");
+  // The disabled child's primary candidate is below what they got: not removed.
+  EXPECT_EQ(Input(*Clause(pkh, "pkh.component.primary:5271010107170005"), "removed_by"), "<missing>");
+  EXPECT_THAT(Removed(pkh, "max_components"), ElementsAre("failed", "1", "5271010107100004", "max_children"));
+  EXPECT_THAT(Removed(pkh, "max_children"), ElementsAre("failed", "1", "5271010107100004", "max_components"));
+  EXPECT_THAT(Removed(pkh, "max_under_six"), ElementsAre("passed", "0", "", ""));
+}
+
+TEST(CapsTogether, ComponentsAndUnderSix) {
+  // Three children under six and two pregnant women (order 1 and 2), all
+  // 3,000,000: 4 components, 2 under six. Lifting either cap alone still
+  // gives 12,000,000; both: 15,000,000. The third child (highest NIK of
+  // the equal awards) is removed by both.
+  FamilyBuilder b = ThreeUnderSix();
+  v1::MemberAttributes& mother = b.Add("5271014101950004", 1995, 1, 1);
+  mother.set_pregnant(true);
+  mother.set_pregnancy_order(2);
+  v1::MemberAttributes& daughter = b.Add("5271014101990005", 1999, 1, 1);
+  daughter.set_pregnant(true);
+  daughter.set_pregnancy_order(1);
+  const v1::Decision pkh = Get(EvalAll(b.family()), "PKH");
+  EXPECT_EQ(pkh.yearly_amount(), 12'000'000);
+  EXPECT_THAT(ReasonsEn(pkh),
+              ElementsAre(::testing::_,
+                          "Components are capped at 4; 5 members qualify; 1 member left without a component "
+                          "(together with the under-six cap)",
+                          "Early-childhood children are capped at 2; 3 children qualify; 1 member left without a "
+                          "component (together with the components cap)"));
+  EXPECT_EQ(Input(*Clause(pkh, "pkh.component.early_child:5271010101230003"), "removed_by"),
+            "max_components,max_under_six");
+  EXPECT_THAT(Removed(pkh, "max_components"), ElementsAre("failed", "1", "5271010101230003", "max_under_six"));
+  EXPECT_THAT(Removed(pkh, "max_children"), ElementsAre("passed", "0", "", ""));
+  EXPECT_THAT(Removed(pkh, "max_under_six"), ElementsAre("failed", "1", "5271010101230003", "max_components"));
+}
+
+TEST(CapsTogether, ChildrenAndUnderSix) {
+  // Senior secondary paying 3,000,000 like early childhood: three under
+  // six and a senior. 3 children, 2 under six: two under six + the senior =
+  // 9,000,000; either cap lifted alone still 9,000,000; both: 12,000,000.
+  FamilyBuilder b = ThreeUnderSix();
+  b.School("5271010107090004", 2009, v1::SCHOOL_LEVEL_SENIOR_SECONDARY, true);
+  const v1::RuleSet rules = WithAmount({kSenior}, 3'000'000);
+  const v1::Decision pkh = Get(EvalAll(b.family(), rules), "PKH");
+  EXPECT_EQ(pkh.yearly_amount(), 9'000'000);
+  EXPECT_THAT(ReasonsEn(pkh),
+              ElementsAre(::testing::_,
+                          "Children are capped at 3; 4 children qualify; 1 member left without a component "
+                          "(together with the under-six cap)",
+                          "Early-childhood children are capped at 2; 3 children qualify; 1 member left without a "
+                          "component (together with the children cap)"));
+  EXPECT_EQ(Input(*Clause(pkh, "pkh.component.early_child:5271010101230003"), "removed_by"),
+            "max_children,max_under_six");
+  EXPECT_THAT(Removed(pkh, "max_components"), ElementsAre("passed", "0", "", ""));
+  EXPECT_THAT(Removed(pkh, "max_children"), ElementsAre("failed", "1", "5271010101230003", "max_under_six"));
+  EXPECT_THAT(Removed(pkh, "max_under_six"), ElementsAre("failed", "1", "5271010101230003", "max_children"));
+}
+
+TEST(CapsTogether, AllThree) {
+  // Every component 3,000,000: three under six, two seniors, a pregnant
+  // mother. Awarded: two under six, the first senior, the pregnancy
+  // (12,000,000). The second senior comes back when the components and
+  // children caps are lifted (15,000,000); the third under-six only when
+  // all three are.
+  FamilyBuilder b = ThreeUnderSix();
+  b.School("5271010107090004", 2009, v1::SCHOOL_LEVEL_SENIOR_SECONDARY, true);
+  b.School("5271010107100005", 2010, v1::SCHOOL_LEVEL_SENIOR_SECONDARY, true);
+  v1::MemberAttributes& mother = b.Add("5271014101950006", 1995, 1, 1);
+  mother.set_pregnant(true);
+  mother.set_pregnancy_order(1);
+  const v1::RuleSet rules =
+      WithAmount({kPregnancy, kEarly, kPrimary, kJunior, kSenior, kDisability, kElderly}, 3'000'000);
+  const v1::Decision pkh = Get(EvalAll(b.family(), rules), "PKH");
+  EXPECT_EQ(pkh.yearly_amount(), 12'000'000);
+  EXPECT_THAT(Awards(pkh), ElementsAre(std::make_tuple(kEarly, "5271010101210001", 3'000'000),
+                                       std::make_tuple(kEarly, "5271010101220002", 3'000'000),
+                                       std::make_tuple(kSenior, "5271010107090004", 3'000'000),
+                                       std::make_tuple(kPregnancy, "5271014101950006", 3'000'000)));
+  EXPECT_THAT(ReasonsEn(pkh),
+              ElementsAre(::testing::_,
+                          "Components are capped at 4; 6 members qualify; 2 members left without a component "
+                          "(together with the children cap and the under-six cap)",
+                          "Children are capped at 3; 5 children qualify; 2 members left without a component "
+                          "(together with the components cap and the under-six cap)",
+                          "Early-childhood children are capped at 2; 3 children qualify; 1 member left without a "
+                          "component (together with the components cap and the children cap)"));
+  EXPECT_EQ(Input(*Clause(pkh, "pkh.component.senior_secondary:5271010107100005"), "removed_by"),
+            "max_components,max_children");
+  EXPECT_EQ(Input(*Clause(pkh, "pkh.component.early_child:5271010101230003"), "removed_by"),
+            "max_components,max_children,max_under_six");
+  EXPECT_THAT(Removed(pkh, "max_components"),
+              ElementsAre("failed", "2", "5271010101230003,5271010107100005", "max_children,max_under_six"));
+  EXPECT_THAT(Removed(pkh, "max_under_six"),
+              ElementsAre("failed", "1", "5271010101230003", "max_components,max_children"));
+}
+
+TEST(CapsTogether, EachCapAloneNamesWhatItRemoved) {
+  // Four enrolled juniors (1,500,000), 3 children: the fourth is removed by
+  // the children cap alone; the components cap (4 candidates) passes.
+  FamilyBuilder b(2);
+  for (const char* nik : {"5271010107120001", "5271010107120002", "5271010107130003", "5271010107130004"}) {
+    b.School(nik, 2012, v1::SCHOOL_LEVEL_JUNIOR_SECONDARY, true);
+  }
+  const v1::Decision pkh = Get(EvalAll(b.family()), "PKH");
+  EXPECT_EQ(pkh.yearly_amount(), 4'500'000);
+  EXPECT_EQ(Input(*Clause(pkh, "pkh.component.junior_secondary:5271010107130004"), "removed_by"), "max_children");
+  EXPECT_THAT(Removed(pkh, "max_components"), ElementsAre("passed", "0", "", ""));
+  EXPECT_THAT(Removed(pkh, "max_children"), ElementsAre("failed", "1", "5271010107130004", ""));
+  // A member given a lower component is counted as such: the disabled
+  // three-year-old beside two other under-sixes.
+  FamilyBuilder y(2);
+  y.Add("5271010101210001", 2021, 1, 1);
+  y.Add("5271010101220002", 2022, 1, 1);
+  y.Add("5271010101230003", 2023, 1, 1).set_disability(v1::DISABILITY_SEVERE);
+  const v1::Decision young = Get(EvalAll(y.family()), "PKH");
+  EXPECT_EQ(young.reasons(1).text_en(),
+            "Early-childhood children are capped at 2; 3 children qualify; 1 member given a lower component");
+  EXPECT_EQ(Input(*Clause(young, "pkh.component.early_child:5271010101230003"), "removed_by"), "max_under_six");
+  EXPECT_EQ(Input(*Clause(young, "pkh.cap.max_under_six"), "removed_to_lower_component"), "1");
+}
+
+// ---------------------------------------------------------------- reason order
+
+TEST(ReasonOrder, GateReasonsInTheDocumentedOrderForEveryProgram) {
+  // Decile 7 and nobody alive: the decile (PBI-JK: its band) before the
+  // living members, for every program.
+  FamilyBuilder b(7);
+  b.Add("5271010505850001", 1985, 5, 5, /*alive=*/false);
+  for (const auto& d : EvalAll(b.family())) {
+    const v1::ReasonCode decile =
+        d.program() == "PBI_JK" ? v1::REASON_CODE_DECILE_NOT_COVERED : v1::REASON_CODE_DECILE_ABOVE_LIMIT;
+    EXPECT_THAT(Codes(d), ElementsAre(decile, v1::REASON_CODE_NO_LIVING_MEMBER)) << d.program();
+  }
+  // No assessment and nobody alive.
+  FamilyBuilder none(0);
+  none.Add("5271010505850001", 1985, 5, 5, /*alive=*/false);
+  for (const auto& d : EvalAll(none.family())) {
+    EXPECT_THAT(Codes(d), ElementsAre(v1::REASON_CODE_NO_ASSESSMENT, v1::REASON_CODE_NO_LIVING_MEMBER))
+        << d.program();
+  }
+}
+
+// ---------------------------------------------------------------- 2026.2
+
+const LoadedRuleSet& Rules2026_2() {
+  static const LoadedRuleSet* rules = new LoadedRuleSet(*LoadRuleSet(std::string(JARING_RULES_DIR) + "/2026.2"));
+  return *rules;
+}
+
+std::vector<v1::Decision> Eval2026_2(const v1::Family& f, absl::Span<const ProgramReceipt> receipts = {}) {
+  EvaluateOptions opts;
+  opts.rule_hash = Rules2026_2().content_hash;
+  opts.receipts = receipts;
+  return Evaluate(f, Rules2026_2().rules, kAsOf, opts);
+}
+
+// A decile-1 couple without a PKH component, in `region`.
+FamilyBuilder PoorCouple(const std::string& region) {
+  FamilyBuilder b(1);
+  b.family().set_region_code(region);
+  b.Add("5203050505850001", 1985, 5, 5);
+  b.Add("5203055002900002", 1990, 2, 10);
+  return b;
+}
+
+TEST(Rules2026_2, BltDdIsForDesaOnly) {
+  // Kelurahan (village part starting with 1): no Dana Desa.
+  FamilyBuilder k = PoorCouple("52.71.01.1001");
+  const v1::Decision blt = Get(Eval2026_2(k.family()), "BLT_DD");
+  EXPECT_FALSE(blt.eligible());
+  EXPECT_THAT(Codes(blt), ElementsAre(v1::REASON_CODE_REGION_NOT_COVERED));
+  EXPECT_EQ(blt.reasons(0).text_en(), "Region 52.71.01.1001 is a kelurahan; BLT_DD is for desa only");
+  EXPECT_EQ(blt.reasons(0).text_id(), "Wilayah 52.71.01.1001 adalah kelurahan; BLT_DD hanya untuk desa");
+  const v1::ClauseResult* region = Clause(blt, "blt_dd.region");
+  ASSERT_NE(region, nullptr);
+  EXPECT_FALSE(region->passed());
+  EXPECT_EQ(Input(*region, "village_type"), "VILLAGE_TYPE_KELURAHAN");
+  EXPECT_EQ(Input(*region, "required_village_type"), "VILLAGE_TYPE_DESA");
+  // An unreadable region code does not qualify either.
+  k.family().set_region_code("5271012001");
+  EXPECT_EQ(Get(Eval2026_2(k.family()), "BLT_DD").reasons(0).text_en(),
+            "Region 5271012001 is of unknown village type; BLT_DD is for desa only");
+  // Programs without a region condition have no region clause.
+  EXPECT_EQ(Clause(Get(Eval2026_2(k.family()), "BPNT"), "bpnt.region"), nullptr);
+}
+
+TEST(Rules2026_2, BltDdIsExcludedByWhatTheFamilyReceives) {
+  // A desa family of decile 1 receives BPNT (decile <= 4), so no BLT-DD.
+  FamilyBuilder d = PoorCouple("52.03.05.2001");
+  const auto ds = Eval2026_2(d.family());
+  EXPECT_TRUE(Get(ds, "BPNT").eligible());
+  const v1::Decision blt = Get(ds, "BLT_DD");
+  EXPECT_FALSE(blt.eligible());
+  EXPECT_TRUE(Clause(blt, "blt_dd.region")->passed());
+  EXPECT_THAT(Codes(blt), ElementsAre(v1::REASON_CODE_RECEIVING_PROGRAM));
+  EXPECT_EQ(blt.reasons(0).text_en(), "Already receiving BPNT; BLT_DD is not given to families receiving BPNT");
+  const v1::ClauseResult* bpnt = Clause(blt, "blt_dd.excluded_if_receiving.BPNT");
+  ASSERT_NE(bpnt, nullptr);
+  EXPECT_FALSE(bpnt->passed());
+  EXPECT_EQ(Input(*bpnt, "source"), "evaluation");
+  EXPECT_TRUE(Clause(blt, "blt_dd.excluded_if_receiving.PKH")->passed());
+  EXPECT_EQ(Clause(blt, "blt_dd.excluded_if.BPNT"), nullptr);  // 2026.2 excludes by receipt only
+
+  // With a PKH component too: receiving both, both named in rule order.
+  d.Add("5203054107700003", 1950, 7, 1);  // grandmother, 75
+  EXPECT_THAT(Codes(Get(Eval2026_2(d.family()), "BLT_DD")),
+              ElementsAre(v1::REASON_CODE_RECEIVING_PROGRAM, v1::REASON_CODE_RECEIVING_PROGRAM));
+}
+
+TEST(Rules2026_2, BltDdIsReachedByADesaFamilyNotReceivingPkhOrBpnt) {
+  // The same desa family, known not to receive PKH or BPNT: BLT-DD,
+  // Rp300,000 a month.
+  FamilyBuilder d = PoorCouple("52.03.05.2001");
+  const ProgramReceipt none[] = {{"PKH", false}, {"BPNT", false}};
+  const v1::Decision blt = Get(Eval2026_2(d.family(), none), "BLT_DD");
+  EXPECT_TRUE(blt.eligible());
+  EXPECT_EQ(blt.yearly_amount(), 3'600'000);
+  ASSERT_EQ(blt.stages_size(), 12);
+  EXPECT_EQ(Input(*Clause(blt, "blt_dd.excluded_if_receiving.BPNT"), "source"), "given");
+  // Receiving only PKH (given): excluded by PKH alone.
+  const ProgramReceipt pkh_only[] = {{"PKH", true}, {"BPNT", false}};
+  const v1::Decision excluded = Get(Eval2026_2(d.family(), pkh_only), "BLT_DD");
+  EXPECT_THAT(Codes(excluded), ElementsAre(v1::REASON_CODE_RECEIVING_PROGRAM));
+  EXPECT_EQ(excluded.reasons(0).text_en(), "Already receiving PKH; BLT_DD is not given to families receiving PKH");
+  // Decile 2 is not extreme poor.
+  d.family().mutable_latest_assessment()->set_decile(2);
+  EXPECT_THAT(Codes(Get(Eval2026_2(d.family(), none), "BLT_DD")), ElementsAre(v1::REASON_CODE_DECILE_ABOVE_LIMIT));
+  // Under 2026.1 (as published) a desa family is still excluded by
+  // eligibility for BPNT.
+  d.family().mutable_latest_assessment()->set_decile(1);
+  EXPECT_THAT(Codes(Get(EvalAll(d.family()), "BLT_DD")), ElementsAre(v1::REASON_CODE_EXCLUDED_BY_PROGRAM));
+}
+
+TEST(Rules2026_2, SchoolComponentsEndAtTwentyOne) {
+  // Enrolled at senior secondary: 21 the day before the 22nd birthday, 22
+  // on it (as of 15 March 2026), 25.
+  auto pkh_for = [](int y, int m, int d, bool enrolled, bool published) {
+    FamilyBuilder b(2);
+    v1::MemberAttributes& a = b.Add("5271010101040001", y, m, d);
+    a.set_school_level(v1::SCHOOL_LEVEL_SENIOR_SECONDARY);
+    a.set_school_enrolled(enrolled);
+    return Get(published ? EvalAll(b.family()) : Eval2026_2(b.family()), "PKH");
+  };
+  EXPECT_EQ(pkh_for(2004, 3, 16, true, false).yearly_amount(), 2'000'000);  // 21
+  EXPECT_THAT(Codes(pkh_for(2004, 3, 15, true, false)), ElementsAre(v1::REASON_CODE_NO_COMPONENT));  // 22
+  EXPECT_THAT(Codes(pkh_for(2000, 7, 1, true, false)), ElementsAre(v1::REASON_CODE_NO_COMPONENT));   // 25
+  // 2026.1 stays as published: the 25-year-old gets Rp2,000,000.
+  EXPECT_EQ(pkh_for(2000, 7, 1, true, true).yearly_amount(), 2'000'000);
+  // Not enrolled past the bound is not a missing enrolment.
+  EXPECT_THAT(Codes(pkh_for(2000, 7, 1, false, false)), ElementsAre(v1::REASON_CODE_NO_COMPONENT));
+  EXPECT_THAT(Codes(pkh_for(2000, 7, 1, false, true)),
+              ElementsAre(v1::REASON_CODE_NO_COMPONENT, v1::REASON_CODE_NOT_ENROLLED));
+  EXPECT_EQ(Input(*Clause(pkh_for(2000, 7, 1, true, false), "pkh.component.senior_secondary:5271010101040001"),
+                  "age"),
+            "25");
+}
+
+TEST(RegionCondition, PrefixesAndVillageTypes) {
+  v1::RuleSet rules = Rules().rules;
+  for (auto& p : *rules.mutable_programs()) {
+    if (p.program_id() != "BPNT") continue;
+    p.mutable_region()->add_region_prefixes("52.03");
+    p.mutable_region()->add_region_prefixes("35.10.02");
+  }
+  ASSERT_OK(ValidateRuleSet(rules));
+  auto bpnt_in = [&](const std::string& region) {
+    FamilyBuilder b = PoorCouple(region);
+    return Get(EvalAll(b.family(), rules), "BPNT");
+  };
+  EXPECT_TRUE(bpnt_in("52.03.05.2001").eligible());
+  EXPECT_TRUE(bpnt_in("52.03.05.1001").eligible());  // any village type
+  EXPECT_TRUE(bpnt_in("35.10.02.1003").eligible());
+  const v1::Decision out = bpnt_in("35.10.03.1003");
+  EXPECT_THAT(Codes(out), ElementsAre(v1::REASON_CODE_REGION_NOT_COVERED));
+  EXPECT_EQ(out.reasons(0).text_en(), "Region 35.10.03.1003 is outside the area of BPNT (52.03,35.10.02)");
+  EXPECT_FALSE(bpnt_in("52.031.05.2001").eligible());  // "52.03" is not a part of it
+  // Both conditions at once: desa within 52.03.
+  for (auto& p : *rules.mutable_programs()) {
+    if (p.program_id() == "BPNT") p.mutable_region()->set_village_type(v1::VILLAGE_TYPE_DESA);
+  }
+  EXPECT_TRUE(bpnt_in("52.03.05.2001").eligible());
+  EXPECT_THAT(Codes(bpnt_in("52.03.05.1001")), ElementsAre(v1::REASON_CODE_REGION_NOT_COVERED));
+  // The gate's order: decile, region, living members.
+  FamilyBuilder dead(9);
+  dead.family().set_region_code("81.71.01.1001");
+  dead.Add("5271010505850001", 1985, 5, 5, /*alive=*/false);
+  EXPECT_THAT(Codes(Get(EvalAll(dead.family(), rules), "BPNT")),
+              ElementsAre(v1::REASON_CODE_DECILE_ABOVE_LIMIT, v1::REASON_CODE_REGION_NOT_COVERED,
+                          v1::REASON_CODE_NO_LIVING_MEMBER));
+}
+
+TEST(Receipts, AnExcludingProgramIsDecidedFirstWhateverTheRuleSetOrder) {
+  // BPNT excluded by receipt of BLT-DD and listed first: BLT-DD (decile 1,
+  // no exclusion of its own here) is decided first, so BPNT sees it.
+  v1::RuleSet rules = Rules().rules;
+  for (auto& p : *rules.mutable_programs()) {
+    if (p.program_id() == "BLT_DD") p.clear_excluded_if_eligible_for();
+    if (p.program_id() == "BPNT") p.add_excluded_if_receiving("BLT_DD");
+  }
+  std::reverse(rules.mutable_programs()->begin(), rules.mutable_programs()->end());
+  ASSERT_OK(ValidateRuleSet(rules));
+  FamilyBuilder b = PoorCouple("52.03.05.2001");
+  const auto ds = EvalAll(b.family(), rules);
+  EXPECT_TRUE(Get(ds, "BLT_DD").eligible());
+  EXPECT_THAT(Codes(Get(ds, "BPNT")), ElementsAre(v1::REASON_CODE_RECEIVING_PROGRAM));
 }
 
 // The optimiser against brute force: every assignment of at most one

@@ -18,6 +18,7 @@
 #include "google/protobuf/text_format.h"
 #include "libs/base/status.h"
 #include "libs/base/strings.h"
+#include "libs/rules/internal/conditions.h"
 #include "libs/rules/internal/validate.h"
 
 namespace jaring::rules {
@@ -227,6 +228,29 @@ absl::Status CheckProgram(const v1::ProgramRules& program, std::string where) {
       c.Fail(absl::StrCat("excluded_if_eligible_for[", i, "]"), "a program cannot exclude itself");
     }
   }
+  std::set<std::string> receiving;
+  for (int i = 0; i < program.excluded_if_receiving_size(); ++i) {
+    const std::string& other = program.excluded_if_receiving(i);
+    const std::string f = absl::StrCat("excluded_if_receiving[", i, "]");
+    if (other == program.program_id()) c.Fail(f, "a program cannot exclude itself");
+    if (!receiving.insert(other).second) c.Fail(f, absl::StrCat("\"", other, "\" is listed twice"));
+    if (std::find(program.excluded_if_eligible_for().begin(), program.excluded_if_eligible_for().end(), other) !=
+        program.excluded_if_eligible_for().end()) {
+      c.Fail(f, absl::StrCat("\"", other, "\" is also in excluded_if_eligible_for (choose one)"));
+    }
+  }
+  const v1::RegionCondition& region = program.region();
+  if (!v1::VillageType_IsValid(region.village_type())) c.Fail("region.village_type", "must be a known village type");
+  std::set<std::string> prefixes;
+  for (int i = 0; i < region.region_prefixes_size(); ++i) {
+    const std::string& prefix = region.region_prefixes(i);
+    const std::string f = absl::StrCat("region.region_prefixes[", i, "]");
+    if (!rules_internal::IsRegionPrefix(prefix)) {
+      c.Fail(f, absl::StrCat("\"", prefix, "\" is not a region prefix (PP, PP.RR, PP.RR.DD or PP.RR.DD.VVVV)"));
+    } else if (!prefixes.insert(prefix).second) {
+      c.Fail(f, absl::StrCat("\"", prefix, "\" is listed twice"));
+    }
+  }
   return c.status();
 }
 
@@ -280,29 +304,38 @@ absl::Status rules_internal::ValidateRuleSetAt(const v1::RuleSet& rules,
   }
   for (int i = 0; i < rules.programs_size(); ++i) {
     const v1::ProgramRules& p = rules.programs(i);
-    for (int j = 0; j < p.excluded_if_eligible_for_size(); ++j) {
-      if (!index.contains(p.excluded_if_eligible_for(j))) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(where(i), ": excluded_if_eligible_for[", j, "]: no program \"",
-                         p.excluded_if_eligible_for(j), "\" in the rule set"));
+    using Ids = const google::protobuf::RepeatedPtrField<std::string>*;
+    for (const auto& [field, ids] : {std::pair<std::string_view, Ids>{"excluded_if_eligible_for", &p.excluded_if_eligible_for()},
+                                     std::pair<std::string_view, Ids>{"excluded_if_receiving", &p.excluded_if_receiving()}}) {
+      for (int j = 0; j < ids->size(); ++j) {
+        if (!index.contains(ids->Get(j))) {
+          return absl::InvalidArgumentError(absl::StrCat(where(i), ": ", Av(field), "[", j, "]: no program \"",
+                                                         ids->Get(j), "\" in the rule set"));
+        }
       }
     }
   }
-  // No cycle among exclusions: depth-first search with colours.
+  // No cycle among exclusions (by eligibility and by receipt together: a
+  // program is evaluated after every program it reads): depth-first search
+  // with colours.
   std::vector<int> colour(rules.programs_size(), 0);  // 0 new, 1 on stack, 2 done
   std::function<bool(int)> cyclic = [&](int i) {
     colour[i] = 1;
-    for (const std::string& dep : rules.programs(i).excluded_if_eligible_for()) {
-      int j = index.at(dep);
-      if (colour[j] == 1 || (colour[j] == 0 && cyclic(j))) return true;
+    for (const auto* ids : {&rules.programs(i).excluded_if_eligible_for(), &rules.programs(i).excluded_if_receiving()}) {
+      for (const std::string& dep : *ids) {
+        int j = index.at(dep);
+        if (colour[j] == 1 || (colour[j] == 0 && cyclic(j))) return true;
+      }
     }
     colour[i] = 2;
     return false;
   };
   for (int i = 0; i < rules.programs_size(); ++i) {
     if (colour[i] == 0 && cyclic(i)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          where(i), ": excluded_if_eligible_for: the exclusions between programs form a cycle"));
+      const bool receipt = rules.programs(i).excluded_if_eligible_for().empty();
+      return absl::InvalidArgumentError(
+          absl::StrCat(where(i), ": ", receipt ? "excluded_if_receiving" : "excluded_if_eligible_for",
+                       ": the exclusions between programs form a cycle"));
     }
   }
   return absl::OkStatus();

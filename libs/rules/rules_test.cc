@@ -5,7 +5,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <map>
 #include <set>
@@ -264,6 +266,79 @@ TEST(ValidateRuleSet, NamesProgramsWithoutFiles) {
   r.clear_programs();
   EXPECT_THAT(ValidateRuleSet(r), StatusIs(absl::StatusCode::kInvalidArgument,
                                            HasSubstr("ruleset: programs: must list at least one program")));
+}
+
+TEST(LoadRuleSet, Loads2026_2AndPinsItsHash) {
+  ASSERT_OK_AND_ASSIGN(LoadedRuleSet next, LoadRuleSet(kRulesDir / "2026.2"));
+  ASSERT_OK_AND_ASSIGN(LoadedRuleSet current, LoadRuleSet(kCurrent));
+  EXPECT_EQ(next.rules.version(), "2026.2");
+  // 2027-01-01T00:00:00+07:00.
+  EXPECT_EQ(next.rules.effective_from().seconds(), 1798736400);
+  EXPECT_GT(next.rules.effective_from().seconds(), current.rules.effective_from().seconds());
+  const v1::ProgramRules* blt = FindProgram(next.rules, "BLT_DD");
+  ASSERT_NE(blt, nullptr);
+  EXPECT_THAT(blt->excluded_if_receiving(), ElementsAre("PKH", "BPNT"));
+  EXPECT_THAT(blt->excluded_if_eligible_for(), ElementsAre());
+  EXPECT_EQ(blt->region().village_type(), v1::VILLAGE_TYPE_DESA);
+  for (const v1::PkhComponent& c : FindProgram(next.rules, "PKH")->pkh().components()) {
+    const bool school = c.school_level() != v1::SCHOOL_LEVEL_UNSPECIFIED;
+    EXPECT_EQ(c.has_max_age_years() && c.max_age_years() == 21, school) << c.ShortDebugString();
+  }
+  // Published: this pin fails if rules/2026.2 is edited.
+  EXPECT_EQ(next.content_hash, "8291022754cef2e619ec6e5375a820f6a346ef4ab46a5afdaf4d8efe674232c9");
+}
+
+TEST(LoadRuleSet, EveryRepositoryDirectoryLoads) {
+  std::vector<std::string> versions;
+  for (const fs::directory_entry& e : fs::directory_iterator(kRulesDir)) {
+    if (!e.is_directory()) continue;
+    ASSERT_OK_AND_ASSIGN(LoadedRuleSet r, LoadRuleSet(e.path()));
+    EXPECT_EQ(r.rules.version(), e.path().filename().string());
+    versions.push_back(r.rules.version());
+  }
+  std::sort(versions.begin(), versions.end());
+  EXPECT_THAT(versions, ElementsAre("2026.1", "2026.2"));
+}
+
+TEST(ValidateRuleSet, RegionConditionsAndReceipts) {
+  ASSERT_OK_AND_ASSIGN(LoadedRuleSet loaded, LoadRuleSet(kRulesDir / "2026.2"));
+  ASSERT_EQ(loaded.rules.programs(0).program_id(), "BLT_DD");
+  auto error = [&](const std::function<void(v1::RuleSet&)>& edit) {
+    v1::RuleSet r = loaded.rules;
+    edit(r);
+    return ValidateRuleSet(r);
+  };
+  auto blt = [](v1::RuleSet& r) { return r.mutable_programs(0); };
+  auto bpnt = [](v1::RuleSet& r) { return r.mutable_programs(1); };
+  const auto invalid = [](const std::string& text) { return StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(text)); };
+  EXPECT_THAT(error([&](v1::RuleSet& r) { blt(r)->mutable_region()->add_region_prefixes("52.7"); }),
+              invalid("programs[0] (BLT_DD): region.region_prefixes[0]: \"52.7\" is not a region prefix"));
+  EXPECT_THAT(error([&](v1::RuleSet& r) { blt(r)->mutable_region()->add_region_prefixes("52.71.01.200"); }),
+              invalid("region.region_prefixes[0]: \"52.71.01.200\" is not a region prefix"));
+  EXPECT_THAT(error([&](v1::RuleSet& r) {
+                blt(r)->mutable_region()->add_region_prefixes("52.71");
+                blt(r)->mutable_region()->add_region_prefixes("52.71");
+              }),
+              invalid("region.region_prefixes[1]: \"52.71\" is listed twice"));
+  EXPECT_THAT(error([&](v1::RuleSet& r) { blt(r)->mutable_region()->set_village_type(static_cast<v1::VillageType>(9)); }),
+              invalid("programs[0] (BLT_DD): region.village_type: must be a known village type"));
+  EXPECT_THAT(error([&](v1::RuleSet& r) { blt(r)->add_excluded_if_receiving("BANSOS_X"); }),
+              invalid("programs[0] (BLT_DD): excluded_if_receiving[2]: no program \"BANSOS_X\" in the rule set"));
+  EXPECT_THAT(error([&](v1::RuleSet& r) { blt(r)->add_excluded_if_receiving("BLT_DD"); }),
+              invalid("excluded_if_receiving[2]: a program cannot exclude itself"));
+  EXPECT_THAT(error([&](v1::RuleSet& r) { blt(r)->add_excluded_if_receiving("PKH"); }),
+              invalid("excluded_if_receiving[2]: \"PKH\" is listed twice"));
+  EXPECT_THAT(error([&](v1::RuleSet& r) { blt(r)->add_excluded_if_eligible_for("BPNT"); }),
+              invalid("excluded_if_receiving[1]: \"BPNT\" is also in excluded_if_eligible_for (choose one)"));
+  // A cycle through receipts, and one mixing receipt and eligibility.
+  EXPECT_THAT(error([&](v1::RuleSet& r) { bpnt(r)->add_excluded_if_receiving("BLT_DD"); }),
+              invalid("exclusions between programs form a cycle"));
+  EXPECT_THAT(error([&](v1::RuleSet& r) { bpnt(r)->add_excluded_if_eligible_for("BLT_DD"); }),
+              invalid("exclusions between programs form a cycle"));
+  // Valid: every prefix form, and a program with a region condition only.
+  EXPECT_OK(error([&](v1::RuleSet& r) {
+    for (const char* p : {"52", "52.03", "52.03.05", "52.03.05.2001"}) bpnt(r)->mutable_region()->add_region_prefixes(p);
+  }));
 }
 
 TEST(ParseRuleSetText, ReportsLineAndColumn) {

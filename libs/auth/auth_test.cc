@@ -12,6 +12,7 @@
 #include "jaring/v1/population_service.pb.h"
 #include "libs/auth/guard.h"
 #include "libs/auth/keys.h"
+#include "libs/validation/validation.h"
 #include "libs/auth/policy.h"
 #include "libs/auth/token.h"
 
@@ -96,6 +97,17 @@ TEST(RegionTest, PrefixesAndKkRegions) {
 TEST(MaskTest, NamesAndNumbers) {
   EXPECT_EQ(MaskName("Siti Rahmawati"), "S*** R********");
   EXPECT_EQ(MaskName("Ni Luh Putu Ayu"), "N* L** P*** A**");
+}
+
+TEST(MaskTest, NamesKeepWholeMultiByteLetters) {
+  // "Ñoman Ébert": the first letters are two bytes each.
+  EXPECT_EQ(MaskName("\xC3\x91oman \xC3\x89" "bert"), "\xC3\x91**** \xC3\x89****");
+  EXPECT_EQ(MaskName("\xE4\xBD\x95\xE4\xBD\x95"), "\xE4\xBD\x95*");       // two CJK letters
+  EXPECT_EQ(MaskName("\xF0\x9F\x98\x80x"), "\xF0\x9F\x98\x80*");           // a 4-byte first character
+  EXPECT_EQ(MaskName("\xC3 ab"), "* a*");                                  // a broken byte is never copied
+  for (const char* n : {"\xC3\x91oman \xC3\x89" "bert", "\xE4\xBD\x95\xE4\xBD\x95", "\xC3 ab", "\xE4\xBD"}) {
+    EXPECT_TRUE(validation::IsValidUtf8(MaskName(n))) << n;
+  }
   EXPECT_EQ(MaskNumber("5271011203170001"), "527101******0001");
   EXPECT_EQ(KeyedHash("k", "5271011203170001").size(), 64u);
   EXPECT_NE(KeyedHash("k1", "x"), KeyedHash("k2", "x"));
@@ -237,6 +249,28 @@ TEST_F(GuardTest, AuthenticateNamesWhatIsWrong) {
   EXPECT_THAT(guard_.Authenticate("Basic abc", "").status().message(), HasSubstr("Bearer"));
   const std::string token = *MintToken(Claims(Role::kNational, "ops"), kKey);
   EXPECT_THAT(guard_.Authenticate("Bearer " + token, "").status().message(), HasSubstr("expired"));
+}
+
+}  // namespace
+}  // namespace jaring::auth
+
+namespace jaring::auth {
+namespace {
+
+TEST(PrincipalTest, ActorAndRequestScopeComeFromTheCredential) {
+  const Principal regional{Role::kRegional, "dinsos-mataram", "52.71", "token"};
+  const Principal national{Role::kNational, "kemensos-ops", "", "certificate"};
+  const Principal verifier{Role::kVerifier, "petugas-7", "", "token"};
+  EXPECT_EQ(ActorId(regional), "regional/52.71:dinsos-mataram");
+  EXPECT_EQ(ActorId(national), "national:kemensos-ops");
+  EXPECT_EQ(ActorId(verifier), "verifier:petugas-7");
+  EXPECT_EQ(ActorId(Principal{}), "");
+  EXPECT_EQ(RequestScope(regional), "regional/52.71");
+  EXPECT_EQ(RequestScope(national), "");
+  EXPECT_EQ(RequestScope(verifier), "verifier/petugas-7");
+  EXPECT_EQ(RequestScope(Principal{}), "");
+  EXPECT_EQ(ScopedRequestId("regional/52.71", "r1"), "regional/52.71/r1");
+  EXPECT_EQ(ScopedRequestId("", "r1"), "r1");
 }
 
 }  // namespace

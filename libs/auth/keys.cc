@@ -13,6 +13,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "libs/validation/validation.h"
 
 namespace jaring::auth {
 
@@ -45,16 +46,27 @@ std::string KeyedHash(std::string_view key, std::string_view data) {
 }
 
 std::string MaskName(std::string_view name) {
+  // Keeps each word's first letter whole (all the bytes of its UTF-8
+  // sequence) and puts one star per further code point, so the result is
+  // valid UTF-8 whatever the name's script. An invalid byte counts as one
+  // character and is never copied.
   std::string out;
   bool word_start = true;
-  for (char c : name) {
-    if (c == ' ') {
+  for (size_t i = 0; i < name.size();) {
+    const size_t n = validation::Utf8SequenceLength(name.substr(i));
+    const std::string_view ch = name.substr(i, n);
+    i += n;
+    if (ch == " ") {
       out.push_back(' ');
       word_start = true;
     } else if (word_start) {
-      out.push_back(c);
+      if (validation::IsValidUtf8(ch)) {
+        out.append(ch);
+      } else {
+        out.push_back('*');
+      }
       word_start = false;
-    } else if ((static_cast<unsigned char>(c) & 0xC0) != 0x80) {  // one star per character, not per byte
+    } else {
       out.push_back('*');
     }
   }

@@ -22,7 +22,9 @@ absl::StatusOr<std::string> LoadKey(const std::string& path);
 std::string KeyedHash(std::string_view key, std::string_view data);
 
 // A name shown to the public or in exports: each word keeps its first letter
-// and its length ("Siti Rahmawati" -> "S*** R********").
+// and its length in code points ("Siti Rahmawati" -> "S*** R********",
+// "\u00d1oman" -> "\u00d1****"). A multi-byte first letter is kept whole, so
+// the result is valid UTF-8 for any valid input.
 std::string MaskName(std::string_view name);
 
 // A KK number or NIK shown masked: the six region digits and the last four

@@ -2,6 +2,9 @@
 
 #include <array>
 
+#include "absl/strings/str_cat.h"
+#include "libs/base/strings.h"
+
 namespace jaring::auth {
 namespace {
 
@@ -54,6 +57,29 @@ std::string KkRegion(std::string_view kk) {
   out.reserve(8);
   out.append(kk.substr(0, 2)).append(".").append(kk.substr(2, 2)).append(".").append(kk.substr(4, 2));
   return out;
+}
+
+std::string ActorId(const Principal& p) {
+  if (p.role == Role::kPublic || p.proven_by == "none" || p.subject.empty()) return "";
+  if (p.role == Role::kRegional) return absl::StrCat("regional/", p.region, ":", p.subject);
+  return absl::StrCat(Av(RoleName(p.role)), ":", p.subject);
+}
+
+std::string RequestScope(const Principal& p) {
+  if (p.proven_by == "none") return "";
+  switch (p.role) {
+    case Role::kRegional:
+      return absl::StrCat("regional/", p.region);
+    case Role::kVerifier:
+      return absl::StrCat("verifier/", p.subject);
+    default:
+      return "";
+  }
+}
+
+std::string ScopedRequestId(std::string_view scope, std::string_view request_id) {
+  if (scope.empty()) return std::string(request_id);
+  return absl::StrCat(Av(scope), "/", Av(request_id));
 }
 
 }  // namespace jaring::auth

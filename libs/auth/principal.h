@@ -46,6 +46,22 @@ bool IsRegionPrefix(std::string_view region);
 // ("52.71.01.1001" and "52.71" are within "52.71"; "52.7" is not a part).
 bool RegionWithin(std::string_view code, std::string_view prefix);
 
+// The principal as recorded on the events it causes (Envelope.actor):
+// "<role>:<subject>", or "regional/<region>:<subject>" for a regional
+// office ("regional/52.71:dinsos-mataram"). Empty for the public (who never
+// writes) and for a principal that was never proven (proven_by "none").
+std::string ActorId(const Principal& p);
+
+// The tenant a principal's request ids belong to: "" for the national
+// namespace (national, oversight, the unproven), "regional/<region>" for a
+// regional office, "verifier/<subject>" for a field verifier. Two callers
+// with different scopes never share a request id (docs/security.md).
+std::string RequestScope(const Principal& p);
+
+// The request id as stored on events: `request_id` when `scope` is empty,
+// else "<scope>/<request_id>". Client ids never contain '/'.
+std::string ScopedRequestId(std::string_view scope, std::string_view request_id);
+
 // The dotted region of a KK number's first six digits ("5271011203170001"
 // -> "52.71.01"); empty when they are not six digits.
 std::string KkRegion(std::string_view kk);

@@ -30,6 +30,7 @@
 #include "libs/projection/rocks_error.h"
 #include "rocksdb/db.h"
 #include "services/population/validation.h"
+#include "libs/validation/validation.h"
 
 namespace jaring::appeals {
 
@@ -42,12 +43,16 @@ absl::Status Invalid(std::string_view field, std::string_view why) {
 }
 absl::Status Refused(std::string_view why) { return absl::FailedPreconditionError(Av(why)); }
 
-constexpr size_t kMaxText = 4000;
+constexpr std::string_view kUsedForAnotherRequest =
+    "was already used for a different request; a retry repeats the request exactly, and a new request needs a new "
+    "request_id";
 
+// Free text of the appeals' commands (statements, findings, notes, labels):
+// the shared text rules, several lines allowed, at most
+// validation::kMaxLongText characters.
 absl::Status ValidateText(std::string_view field, std::string_view text, bool required) {
-  if (required && text.empty()) return Invalid(field, "is required");
-  if (text.size() > kMaxText) return Invalid(field, absl::StrCat("is longer than ", kMaxText, " bytes"));
-  return absl::OkStatus();
+  return validation::ValidateText(
+      field, text, {.required = required, .max_chars = validation::kMaxLongText, .single_line = false});
 }
 
 absl::Status ValidateId(std::string_view field, std::string_view id) {
@@ -282,16 +287,26 @@ absl::StatusOr<std::optional<v1::Appeal>> AppealsServiceImpl::Retried(std::strin
   return ReadMessage<v1::Appeal>(projection_->db(), *made);
 }
 
-absl::StatusOr<AppealsServiceImpl::Loaded> AppealsServiceImpl::LoadForCommand(std::string_view request_id,
+absl::StatusOr<AppealsServiceImpl::Who> AppealsServiceImpl::WhoOf(std::string_view request_id,
+                                                                  std::string_view label,
+                                                                  const auth::Principal& caller) {
+  JARING_RETURN_IF_ERROR(validation::ValidateRequestId("request_id", request_id));
+  JARING_RETURN_IF_ERROR(validation::ValidateText("actor", label, {.required = true}));
+  std::string actor = auth::ActorId(caller);
+  if (actor.empty()) actor = std::string(label);
+  return Who{auth::ScopedRequestId(auth::RequestScope(caller), request_id), std::move(actor), std::string(label)};
+}
+
+absl::StatusOr<AppealsServiceImpl::Loaded> AppealsServiceImpl::LoadForCommand(const Who& who,
                                                                               std::string_view appeal_id) {
-  JARING_RETURN_IF_ERROR(ValidateId("request_id", request_id));
+  const std::string_view request_id = who.request_id;
   JARING_RETURN_IF_ERROR(ValidateId("appeal_id", appeal_id));
   JARING_ASSIGN_OR_RETURN(v1::Appeal a, ReadAppeal(appeal_id));
   JARING_RETURN_IF_ERROR(CatchUpKey(events::kAppealsTopic, a.kk_number()));
   JARING_ASSIGN_OR_RETURN(std::optional<v1::Appeal> retried, Retried(request_id));
   if (retried.has_value()) {
     if (retried->appeal_id() != appeal_id) {
-      return Invalid("request_id", absl::StrCat("was used for appeal ", retried->appeal_id()));
+      return Invalid("request_id", kUsedForAnotherRequest);
     }
     return Loaded{*std::move(retried), true};
   }
@@ -299,8 +314,8 @@ absl::StatusOr<AppealsServiceImpl::Loaded> AppealsServiceImpl::LoadForCommand(st
   return Loaded{std::move(a), false};
 }
 
-v1::Envelope AppealsServiceImpl::NewEnvelope(const v1::Appeal& appeal, std::string_view request_id,
-                                             std::string_view actor, absl::Time now) const {
+v1::Envelope AppealsServiceImpl::NewEnvelope(const v1::Appeal& appeal, const Who& who, absl::Time now) const {
+  const std::string_view request_id = who.request_id;
   v1::Envelope e;
   e.set_event_id(events::DeterministicId("appeal-command", {request_id}));
   e.set_key(appeal.kk_number());
@@ -308,7 +323,8 @@ v1::Envelope AppealsServiceImpl::NewEnvelope(const v1::Appeal& appeal, std::stri
   *e.mutable_occurred_at() = events::ToProtoTime(now);
   *e.mutable_recorded_at() = events::ToProtoTime(now);
   e.set_source(v1::SOURCE_DINSOS);
-  e.set_actor(std::string(actor));
+  e.set_actor(who.actor);
+  e.set_actor_label(who.label);
   e.set_correlation_id(appeal.appeal_id());
   e.set_request_id(std::string(request_id));
   return e;
@@ -331,11 +347,11 @@ absl::StatusOr<v1::AppealPolicySet> AppealsServiceImpl::PolicyFor(std::string_vi
 // ---------------------------------------------------------------------------
 // Commands
 
-absl::StatusOr<v1::FileAppealResponse> AppealsServiceImpl::FileAppeal(const v1::FileAppealRequest& r) {
+absl::StatusOr<v1::FileAppealResponse> AppealsServiceImpl::FileAppeal(const v1::FileAppealRequest& r,
+    const auth::Principal& caller) {
+  JARING_ASSIGN_OR_RETURN(const Who who, WhoOf(r.request_id(), r.actor(), caller));
   const absl::Time now = clock_->Now();
   const absl::CivilDay today = TodayIn(now);
-  JARING_RETURN_IF_ERROR(ValidateId("request_id", r.request_id()));
-  JARING_RETURN_IF_ERROR(ValidateText("actor", r.actor(), true));
   if (r.kind() == v1::APPEAL_KIND_UNSPECIFIED || !v1::AppealKind_IsValid(r.kind())) {
     return Invalid("kind", "is inclusion_request, exclusion_report or data_correction");
   }
@@ -383,8 +399,20 @@ absl::StatusOr<v1::FileAppealResponse> AppealsServiceImpl::FileAppeal(const v1::
     JARING_RETURN_IF_ERROR(CatchUpKey(topic, r.kk_number()));
   }
   rocksdb::DB* db = projection_->db();
-  JARING_ASSIGN_OR_RETURN(std::optional<v1::Appeal> retried, Retried(r.request_id()));
+  JARING_ASSIGN_OR_RETURN(std::optional<v1::Appeal> retried, Retried(who.request_id));
   if (retried.has_value()) {
+    // A retry repeats the request; another request under the same id is
+    // refused (and says nothing of the appeal it made).
+    JARING_ASSIGN_OR_RETURN(std::optional<std::string> filer, ReadRaw(db, keys::Filer(retried->appeal_id())));
+    const bool same =
+        retried->kk_number() == r.kk_number() && retried->kind() == r.kind() &&
+        retried->filer_relation() == r.filer_relation() && retried->statement() == r.statement() &&
+        (r.program().empty() || retried->program() == r.program()) &&
+        (r.decision_id().empty() || retried->decision_id() == r.decision_id()) &&
+        retried->proposed_correction().SerializeAsString() == r.proposed_correction().SerializeAsString() &&
+        (r.filer_nik().empty() ? !filer.has_value() || filer->empty()
+                               : filer.value_or("") == FilerHash(options_.filer_key, r.filer_nik()));
+    if (!same) return Invalid("request_id", kUsedForAnotherRequest);
     v1::FileAppealResponse resp;
     *resp.mutable_appeal() = *std::move(retried);
     resp.set_existing(true);
@@ -515,10 +543,10 @@ absl::StatusOr<v1::FileAppealResponse> AppealsServiceImpl::FileAppeal(const v1::
 
   JARING_ASSIGN_OR_RETURN(v1::AppealPolicySet policy, PolicyFor(family->region_code(), r.kind()));
   v1::Appeal shell;
-  shell.set_appeal_id(events::DeterministicId("appeal", {r.request_id()}));
+  shell.set_appeal_id(events::DeterministicId("appeal", {who.request_id}));
   shell.set_kk_number(r.kk_number());
   shell.set_region_code(family->region_code());
-  v1::Envelope e = NewEnvelope(shell, r.request_id(), r.actor(), now);
+  v1::Envelope e = NewEnvelope(shell, who, now);
   if (r.filer_relation() != v1::FILER_RELATION_OFFICE) e.set_source(v1::SOURCE_FAMILY);
   v1::AppealFiled* f = e.mutable_appeal_filed();
   f->set_appeal_id(shell.appeal_id());
@@ -538,8 +566,10 @@ absl::StatusOr<v1::FileAppealResponse> AppealsServiceImpl::FileAppeal(const v1::
   *f->mutable_decision_due() = events::ToProtoTime(now + absl::Hours(24) * policy.decision_days());
   f->set_window_id(window_id);
   // The filer is not named on the event of an exclusion report.
+  // The principal (the office that took the report) is still recorded.
   if (r.kind() == v1::APPEAL_KIND_EXCLUSION_REPORT && r.filer_relation() != v1::FILER_RELATION_OFFICE) {
-    e.set_actor("reporter");
+    if (auth::ActorId(caller).empty()) e.set_actor("reporter");
+    e.clear_actor_label();
   }
   JARING_RETURN_IF_ERROR(AppendAndApply(events::kAppealsTopic, {std::move(e)}));
   v1::FileAppealResponse resp;
@@ -547,25 +577,27 @@ absl::StatusOr<v1::FileAppealResponse> AppealsServiceImpl::FileAppeal(const v1::
   return resp;
 }
 
-absl::StatusOr<v1::Appeal> AppealsServiceImpl::AssignAppeal(const v1::AssignAppealRequest& r) {
-  JARING_RETURN_IF_ERROR(ValidateText("actor", r.actor(), true));
+absl::StatusOr<v1::Appeal> AppealsServiceImpl::AssignAppeal(const v1::AssignAppealRequest& r,
+    const auth::Principal& caller) {
+  JARING_ASSIGN_OR_RETURN(const Who who, WhoOf(r.request_id(), r.actor(), caller));
   JARING_RETURN_IF_ERROR(ValidateId("verifier_id", r.verifier_id()));
   absl::MutexLock l(&write_mu_);
-  JARING_ASSIGN_OR_RETURN(Loaded loaded, LoadForCommand(r.request_id(), r.appeal_id()));
+  JARING_ASSIGN_OR_RETURN(Loaded loaded, LoadForCommand(who, r.appeal_id()));
   if (loaded.retry) return loaded.appeal;
   const v1::Appeal& a = loaded.appeal;
   if (!Is(a, {v1::APPEAL_STATE_FILED, v1::APPEAL_STATE_ASSIGNED})) {
     return IllegalTransition(a, "assigning a verifier", "filed or assigned");
   }
-  v1::Envelope e = NewEnvelope(a, r.request_id(), r.actor(), clock_->Now());
+  v1::Envelope e = NewEnvelope(a, who, clock_->Now());
   e.mutable_appeal_assigned()->set_appeal_id(a.appeal_id());
   e.mutable_appeal_assigned()->set_verifier_id(r.verifier_id());
   JARING_RETURN_IF_ERROR(AppendAndApply(events::kAppealsTopic, {std::move(e)}));
   return ReadAppeal(a.appeal_id());
 }
 
-absl::StatusOr<v1::Appeal> AppealsServiceImpl::RecordVerification(const v1::RecordVerificationRequest& r) {
-  JARING_RETURN_IF_ERROR(ValidateText("actor", r.actor(), true));
+absl::StatusOr<v1::Appeal> AppealsServiceImpl::RecordVerification(const v1::RecordVerificationRequest& r,
+    const auth::Principal& caller) {
+  JARING_ASSIGN_OR_RETURN(const Who who, WhoOf(r.request_id(), r.actor(), caller));
   JARING_RETURN_IF_ERROR(ValidateId("verifier_id", r.verifier_id()));
   JARING_RETURN_IF_ERROR(ValidateText("findings", r.findings(), true));
   for (int i = 0; i < r.evidence_refs_size(); ++i) {
@@ -573,7 +605,7 @@ absl::StatusOr<v1::Appeal> AppealsServiceImpl::RecordVerification(const v1::Reco
   }
   if (!v1::AppealOutcome_IsValid(r.recommendation())) return Invalid("recommendation", "is upheld or rejected");
   absl::MutexLock l(&write_mu_);
-  JARING_ASSIGN_OR_RETURN(Loaded loaded, LoadForCommand(r.request_id(), r.appeal_id()));
+  JARING_ASSIGN_OR_RETURN(Loaded loaded, LoadForCommand(who, r.appeal_id()));
   if (loaded.retry) return loaded.appeal;
   const v1::Appeal& a = loaded.appeal;
   if (!Is(a, {v1::APPEAL_STATE_ASSIGNED})) return IllegalTransition(a, "recording a verification", "assigned");
@@ -581,7 +613,7 @@ absl::StatusOr<v1::Appeal> AppealsServiceImpl::RecordVerification(const v1::Reco
     return Refused(absl::StrCat("appeal ", a.appeal_id(), " is assigned to verifier ", a.verifier_id(), ", not ",
                                 r.verifier_id()));
   }
-  v1::Envelope e = NewEnvelope(a, r.request_id(), r.actor(), clock_->Now());
+  v1::Envelope e = NewEnvelope(a, who, clock_->Now());
   e.set_source(v1::SOURCE_FIELD_VERIFIER);
   v1::AppealVerified* v = e.mutable_appeal_verified();
   v->set_appeal_id(a.appeal_id());
@@ -593,8 +625,9 @@ absl::StatusOr<v1::Appeal> AppealsServiceImpl::RecordVerification(const v1::Reco
   return ReadAppeal(a.appeal_id());
 }
 
-absl::StatusOr<v1::Appeal> AppealsServiceImpl::DecideAppeal(const v1::DecideAppealRequest& r) {
-  JARING_RETURN_IF_ERROR(ValidateText("actor", r.actor(), true));
+absl::StatusOr<v1::Appeal> AppealsServiceImpl::DecideAppeal(const v1::DecideAppealRequest& r,
+    const auth::Principal& caller) {
+  JARING_ASSIGN_OR_RETURN(const Who who, WhoOf(r.request_id(), r.actor(), caller));
   if (r.outcome() == v1::APPEAL_OUTCOME_UNSPECIFIED || !v1::AppealOutcome_IsValid(r.outcome())) {
     return Invalid("outcome", "is upheld or rejected");
   }
@@ -625,7 +658,7 @@ absl::StatusOr<v1::Appeal> AppealsServiceImpl::DecideAppeal(const v1::DecideAppe
   }
 
   absl::MutexLock l(&write_mu_);
-  JARING_ASSIGN_OR_RETURN(Loaded loaded, LoadForCommand(r.request_id(), r.appeal_id()));
+  JARING_ASSIGN_OR_RETURN(Loaded loaded, LoadForCommand(who, r.appeal_id()));
   if (loaded.retry) return loaded.appeal;
   const v1::Appeal& a = loaded.appeal;
   if (!Is(a, {v1::APPEAL_STATE_VERIFIED})) return IllegalTransition(a, "a decision", "verified (a field verification first)");
@@ -684,7 +717,7 @@ absl::StatusOr<v1::Appeal> AppealsServiceImpl::DecideAppeal(const v1::DecideAppe
     c.set_reason(absl::StrCat("appeal ", a.appeal_id(), ": ", r.reason()));
   }
 
-  v1::Envelope e = NewEnvelope(a, r.request_id(), r.actor(), now);
+  v1::Envelope e = NewEnvelope(a, who, now);
   v1::AppealDecided* d = e.mutable_appeal_decided();
   d->set_appeal_id(a.appeal_id());
   d->set_outcome(r.outcome());
@@ -700,26 +733,28 @@ absl::StatusOr<v1::Appeal> AppealsServiceImpl::DecideAppeal(const v1::DecideAppe
   return ReadAppeal(a.appeal_id());
 }
 
-absl::StatusOr<v1::Appeal> AppealsServiceImpl::CloseAppeal(const v1::CloseAppealRequest& r) {
-  JARING_RETURN_IF_ERROR(ValidateText("actor", r.actor(), true));
+absl::StatusOr<v1::Appeal> AppealsServiceImpl::CloseAppeal(const v1::CloseAppealRequest& r,
+    const auth::Principal& caller) {
+  JARING_ASSIGN_OR_RETURN(const Who who, WhoOf(r.request_id(), r.actor(), caller));
   JARING_RETURN_IF_ERROR(ValidateText("note", r.note(), false));
   absl::MutexLock l(&write_mu_);
-  JARING_ASSIGN_OR_RETURN(Loaded loaded, LoadForCommand(r.request_id(), r.appeal_id()));
+  JARING_ASSIGN_OR_RETURN(Loaded loaded, LoadForCommand(who, r.appeal_id()));
   if (loaded.retry) return loaded.appeal;
   const v1::Appeal& a = loaded.appeal;
   if (!Is(a, {v1::APPEAL_STATE_DECIDED})) return IllegalTransition(a, "closing", "decided");
-  v1::Envelope e = NewEnvelope(a, r.request_id(), r.actor(), clock_->Now());
+  v1::Envelope e = NewEnvelope(a, who, clock_->Now());
   e.mutable_appeal_closed()->set_appeal_id(a.appeal_id());
   e.mutable_appeal_closed()->set_note(r.note());
   JARING_RETURN_IF_ERROR(AppendAndApply(events::kAppealsTopic, {std::move(e)}));
   return ReadAppeal(a.appeal_id());
 }
 
-absl::StatusOr<v1::Appeal> AppealsServiceImpl::WithdrawAppeal(const v1::WithdrawAppealRequest& r) {
-  JARING_RETURN_IF_ERROR(ValidateText("actor", r.actor(), true));
+absl::StatusOr<v1::Appeal> AppealsServiceImpl::WithdrawAppeal(const v1::WithdrawAppealRequest& r,
+    const auth::Principal& caller) {
+  JARING_ASSIGN_OR_RETURN(const Who who, WhoOf(r.request_id(), r.actor(), caller));
   JARING_RETURN_IF_ERROR(ValidateText("reason", r.reason(), true));
   absl::MutexLock l(&write_mu_);
-  JARING_ASSIGN_OR_RETURN(Loaded loaded, LoadForCommand(r.request_id(), r.appeal_id()));
+  JARING_ASSIGN_OR_RETURN(Loaded loaded, LoadForCommand(who, r.appeal_id()));
   if (loaded.retry) return loaded.appeal;
   const v1::Appeal& a = loaded.appeal;
   if (!Is(a, {v1::APPEAL_STATE_FILED, v1::APPEAL_STATE_ASSIGNED, v1::APPEAL_STATE_VERIFIED})) {
@@ -735,16 +770,16 @@ absl::StatusOr<v1::Appeal> AppealsServiceImpl::WithdrawAppeal(const v1::Withdraw
       return absl::PermissionDeniedError("filer_nik: this is not the NIK of whoever filed the appeal");
     }
   }
-  v1::Envelope e = NewEnvelope(a, r.request_id(), r.actor(), clock_->Now());
+  v1::Envelope e = NewEnvelope(a, who, clock_->Now());
   e.mutable_appeal_withdrawn()->set_appeal_id(a.appeal_id());
   e.mutable_appeal_withdrawn()->set_reason(r.reason());
   JARING_RETURN_IF_ERROR(AppendAndApply(events::kAppealsTopic, {std::move(e)}));
   return ReadAppeal(a.appeal_id());
 }
 
-absl::StatusOr<v1::AppealPolicySet> AppealsServiceImpl::SetAppealPolicy(const v1::SetAppealPolicyRequest& r) {
-  JARING_RETURN_IF_ERROR(ValidateId("request_id", r.request_id()));
-  JARING_RETURN_IF_ERROR(ValidateText("actor", r.actor(), true));
+absl::StatusOr<v1::AppealPolicySet> AppealsServiceImpl::SetAppealPolicy(const v1::SetAppealPolicyRequest& r,
+    const auth::Principal& caller) {
+  JARING_ASSIGN_OR_RETURN(const Who who, WhoOf(r.request_id(), r.actor(), caller));
   const v1::AppealPolicySet& p = r.policy();
   JARING_RETURN_IF_ERROR(population::ValidateRegionPrefix("policy.region_prefix", p.region_prefix()));
   if (p.kind() == v1::APPEAL_KIND_UNSPECIFIED || !v1::AppealKind_IsValid(p.kind())) {
@@ -760,16 +795,20 @@ absl::StatusOr<v1::AppealPolicySet> AppealsServiceImpl::SetAppealPolicy(const v1
   absl::MutexLock l(&write_mu_);
   const std::string key = absl::StrCat("policy/", p.region_prefix());
   JARING_RETURN_IF_ERROR(CatchUpKey(events::kAppealsTopic, key));
-  JARING_ASSIGN_OR_RETURN(std::optional<std::string> made, ReadRaw(projection_->db(), keys::Request(r.request_id())));
+  JARING_ASSIGN_OR_RETURN(std::optional<std::string> made, ReadRaw(projection_->db(), keys::Request(who.request_id)));
+  if (made.has_value() && *made != keys::Policy(p.region_prefix(), p.kind())) {
+    return Invalid("request_id", kUsedForAnotherRequest);
+  }
   if (!made.has_value()) {
     v1::Envelope e;
-    e.set_event_id(events::DeterministicId("appeal-command", {r.request_id()}));
+    e.set_event_id(events::DeterministicId("appeal-command", {who.request_id}));
     e.set_key(key);
     *e.mutable_occurred_at() = events::ToProtoTime(clock_->Now());
     *e.mutable_recorded_at() = e.occurred_at();
     e.set_source(v1::SOURCE_DINSOS);
-    e.set_actor(r.actor());
-    e.set_request_id(r.request_id());
+    e.set_actor(who.actor);
+    e.set_actor_label(who.label);
+    e.set_request_id(who.request_id);
     *e.mutable_appeal_policy_set() = p;
     JARING_RETURN_IF_ERROR(AppendAndApply(events::kAppealsTopic, {std::move(e)}));
   }
@@ -780,9 +819,8 @@ absl::StatusOr<v1::AppealPolicySet> AppealsServiceImpl::SetAppealPolicy(const v1
 }
 
 absl::StatusOr<v1::ObjectionWindowOpened> AppealsServiceImpl::OpenObjectionWindow(
-    const v1::OpenObjectionWindowRequest& r) {
-  JARING_RETURN_IF_ERROR(ValidateId("request_id", r.request_id()));
-  JARING_RETURN_IF_ERROR(ValidateText("actor", r.actor(), true));
+    const v1::OpenObjectionWindowRequest& r, const auth::Principal& caller) {
+  JARING_ASSIGN_OR_RETURN(const Who who, WhoOf(r.request_id(), r.actor(), caller));
   JARING_RETURN_IF_ERROR(population::ValidateRegionPrefix("region_prefix", r.region_prefix()));
   JARING_RETURN_IF_ERROR(ValidateProgram("program", r.program()));
   JARING_RETURN_IF_ERROR(ValidateText("announcement", r.announcement(), true));
@@ -791,10 +829,22 @@ absl::StatusOr<v1::ObjectionWindowOpened> AppealsServiceImpl::OpenObjectionWindo
   absl::MutexLock l(&write_mu_);
   const std::string key = absl::StrCat("window/", r.region_prefix());
   JARING_RETURN_IF_ERROR(CatchUpKey(events::kAppealsTopic, key));
-  JARING_ASSIGN_OR_RETURN(std::optional<std::string> made, ReadRaw(projection_->db(), keys::Request(r.request_id())));
+  JARING_ASSIGN_OR_RETURN(std::optional<std::string> made, ReadRaw(projection_->db(), keys::Request(who.request_id)));
   std::string window_key;
   if (made.has_value()) {
     window_key = *made;
+    // A retry repeats the request: the same region, program, announcement,
+    // length and opening.
+    JARING_ASSIGN_OR_RETURN(std::optional<v1::ObjectionWindowOpened> earlier,
+                            ReadMessage<v1::ObjectionWindowOpened>(projection_->db(), window_key));
+    const bool same =
+        earlier.has_value() && earlier->region_prefix() == r.region_prefix() && earlier->program() == r.program() &&
+        earlier->announcement() == r.announcement() &&
+        (r.days() == 0 ||
+         events::FromProtoTime(earlier->closes_at()) - events::FromProtoTime(earlier->opens_at()) ==
+             absl::Hours(24) * r.days()) &&
+        (!r.has_opens_at() || events::ToMillis(earlier->opens_at()) == events::ToMillis(r.opens_at()));
+    if (!same) return Invalid("request_id", kUsedForAnotherRequest);
   } else {
     int32_t days = r.days();
     if (days == 0) {
@@ -803,15 +853,16 @@ absl::StatusOr<v1::ObjectionWindowOpened> AppealsServiceImpl::OpenObjectionWindo
     }
     const absl::Time opens = r.has_opens_at() ? events::FromProtoTime(r.opens_at()) : now;
     v1::Envelope e;
-    e.set_event_id(events::DeterministicId("appeal-command", {r.request_id()}));
+    e.set_event_id(events::DeterministicId("appeal-command", {who.request_id}));
     e.set_key(key);
     *e.mutable_occurred_at() = events::ToProtoTime(now);
     *e.mutable_recorded_at() = e.occurred_at();
     e.set_source(v1::SOURCE_DINSOS);
-    e.set_actor(r.actor());
-    e.set_request_id(r.request_id());
+    e.set_actor(who.actor);
+    e.set_actor_label(who.label);
+    e.set_request_id(who.request_id);
     v1::ObjectionWindowOpened* w = e.mutable_objection_window_opened();
-    w->set_window_id(events::DeterministicId("objection-window", {r.request_id()}).substr(0, 16));
+    w->set_window_id(events::DeterministicId("objection-window", {who.request_id}).substr(0, 16));
     w->set_region_prefix(r.region_prefix());
     w->set_program(r.program());
     *w->mutable_opens_at() = events::ToProtoTime(opens);
@@ -1083,37 +1134,37 @@ absl::StatusOr<bool> AppealsServiceImpl::VerifierHasFamily(std::string_view veri
 grpc::Status AppealsServiceImpl::FileAppeal(grpc::ServerContext* context, const v1::FileAppealRequest* r,
                                             v1::FileAppealResponse* resp) {
   JARING_AUTHORIZE(context);
-  return Reply(FileAppeal(*r), resp);
+  return Reply(FileAppeal(*r, auth::CallPrincipal(context)), resp);
 }
 grpc::Status AppealsServiceImpl::AssignAppeal(grpc::ServerContext* context, const v1::AssignAppealRequest* r,
                                               v1::AssignAppealResponse* resp) {
   JARING_AUTHORIZE(context);
-  return ReplyAppeal(AssignAppeal(*r), resp);
+  return ReplyAppeal(AssignAppeal(*r, auth::CallPrincipal(context)), resp);
 }
 grpc::Status AppealsServiceImpl::RecordVerification(grpc::ServerContext* context, const v1::RecordVerificationRequest* r,
                                                     v1::RecordVerificationResponse* resp) {
   JARING_AUTHORIZE(context);
-  return ReplyAppeal(RecordVerification(*r), resp);
+  return ReplyAppeal(RecordVerification(*r, auth::CallPrincipal(context)), resp);
 }
 grpc::Status AppealsServiceImpl::DecideAppeal(grpc::ServerContext* context, const v1::DecideAppealRequest* r,
                                               v1::DecideAppealResponse* resp) {
   JARING_AUTHORIZE(context);
-  return ReplyAppeal(DecideAppeal(*r), resp);
+  return ReplyAppeal(DecideAppeal(*r, auth::CallPrincipal(context)), resp);
 }
 grpc::Status AppealsServiceImpl::CloseAppeal(grpc::ServerContext* context, const v1::CloseAppealRequest* r,
                                              v1::CloseAppealResponse* resp) {
   JARING_AUTHORIZE(context);
-  return ReplyAppeal(CloseAppeal(*r), resp);
+  return ReplyAppeal(CloseAppeal(*r, auth::CallPrincipal(context)), resp);
 }
 grpc::Status AppealsServiceImpl::WithdrawAppeal(grpc::ServerContext* context, const v1::WithdrawAppealRequest* r,
                                                 v1::WithdrawAppealResponse* resp) {
   JARING_AUTHORIZE(context);
-  return ReplyAppeal(WithdrawAppeal(*r), resp);
+  return ReplyAppeal(WithdrawAppeal(*r, auth::CallPrincipal(context)), resp);
 }
 grpc::Status AppealsServiceImpl::SetAppealPolicy(grpc::ServerContext* context, const v1::SetAppealPolicyRequest* r,
                                                  v1::SetAppealPolicyResponse* resp) {
   JARING_AUTHORIZE(context);
-  absl::StatusOr<v1::AppealPolicySet> p = SetAppealPolicy(*r);
+  absl::StatusOr<v1::AppealPolicySet> p = SetAppealPolicy(*r, auth::CallPrincipal(context));
   if (!p.ok()) return ToGrpc(p.status());
   *resp->mutable_policy() = *std::move(p);
   return grpc::Status::OK;
@@ -1121,7 +1172,7 @@ grpc::Status AppealsServiceImpl::SetAppealPolicy(grpc::ServerContext* context, c
 grpc::Status AppealsServiceImpl::OpenObjectionWindow(grpc::ServerContext* context, const v1::OpenObjectionWindowRequest* r,
                                                      v1::OpenObjectionWindowResponse* resp) {
   JARING_AUTHORIZE(context);
-  absl::StatusOr<v1::ObjectionWindowOpened> w = OpenObjectionWindow(*r);
+  absl::StatusOr<v1::ObjectionWindowOpened> w = OpenObjectionWindow(*r, auth::CallPrincipal(context));
   if (!w.ok()) return ToGrpc(w.status());
   *resp->mutable_window() = *std::move(w);
   return grpc::Status::OK;

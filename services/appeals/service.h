@@ -68,14 +68,14 @@ class AppealsServiceImpl final : public v1::AppealsService::Service {
   ~AppealsServiceImpl() override;
 
   // The RPCs without gRPC.
-  absl::StatusOr<v1::FileAppealResponse> FileAppeal(const v1::FileAppealRequest& r);
-  absl::StatusOr<v1::Appeal> AssignAppeal(const v1::AssignAppealRequest& r);
-  absl::StatusOr<v1::Appeal> RecordVerification(const v1::RecordVerificationRequest& r);
-  absl::StatusOr<v1::Appeal> DecideAppeal(const v1::DecideAppealRequest& r);
-  absl::StatusOr<v1::Appeal> CloseAppeal(const v1::CloseAppealRequest& r);
-  absl::StatusOr<v1::Appeal> WithdrawAppeal(const v1::WithdrawAppealRequest& r);
-  absl::StatusOr<v1::AppealPolicySet> SetAppealPolicy(const v1::SetAppealPolicyRequest& r);
-  absl::StatusOr<v1::ObjectionWindowOpened> OpenObjectionWindow(const v1::OpenObjectionWindowRequest& r);
+  absl::StatusOr<v1::FileAppealResponse> FileAppeal(const v1::FileAppealRequest& r, const auth::Principal& caller = {});
+  absl::StatusOr<v1::Appeal> AssignAppeal(const v1::AssignAppealRequest& r, const auth::Principal& caller = {});
+  absl::StatusOr<v1::Appeal> RecordVerification(const v1::RecordVerificationRequest& r, const auth::Principal& caller = {});
+  absl::StatusOr<v1::Appeal> DecideAppeal(const v1::DecideAppealRequest& r, const auth::Principal& caller = {});
+  absl::StatusOr<v1::Appeal> CloseAppeal(const v1::CloseAppealRequest& r, const auth::Principal& caller = {});
+  absl::StatusOr<v1::Appeal> WithdrawAppeal(const v1::WithdrawAppealRequest& r, const auth::Principal& caller = {});
+  absl::StatusOr<v1::AppealPolicySet> SetAppealPolicy(const v1::SetAppealPolicyRequest& r, const auth::Principal& caller = {});
+  absl::StatusOr<v1::ObjectionWindowOpened> OpenObjectionWindow(const v1::OpenObjectionWindowRequest& r, const auth::Principal& caller = {});
   absl::StatusOr<v1::GetAppealResponse> GetAppeal(const v1::GetAppealRequest& r);
   absl::StatusOr<v1::ListFamilyAppealsResponse> ListFamilyAppeals(const v1::ListFamilyAppealsRequest& r);
   absl::StatusOr<v1::ListWorkQueueResponse> ListWorkQueue(const v1::ListWorkQueueRequest& r);
@@ -139,9 +139,20 @@ class AppealsServiceImpl final : public v1::AppealsService::Service {
     v1::Appeal appeal;
     bool retry = false;
   };
-  absl::StatusOr<Loaded> LoadForCommand(std::string_view request_id, std::string_view appeal_id);
-  v1::Envelope NewEnvelope(const v1::Appeal& appeal, std::string_view request_id, std::string_view actor,
-                           absl::Time now) const;
+  // Who sent a command: the request id as stored (scoped by the caller's
+  // tenant, auth::ScopedRequestId), the actor (auth::ActorId, or the label
+  // when the caller is unproven) and the client's label.
+  struct Who {
+    std::string request_id;
+    std::string actor;
+    std::string label;
+  };
+  // Validates the client's request id and label; errors name "request_id"
+  // and "actor".
+  static absl::StatusOr<Who> WhoOf(std::string_view request_id, std::string_view label,
+                                   const auth::Principal& caller);
+  absl::StatusOr<Loaded> LoadForCommand(const Who& who, std::string_view appeal_id);
+  v1::Envelope NewEnvelope(const v1::Appeal& appeal, const Who& who, absl::Time now) const;
   absl::StatusOr<v1::Appeal> ReadAppeal(std::string_view appeal_id);
   absl::StatusOr<v1::AppealPolicySet> PolicyFor(std::string_view region_code, v1::AppealKind kind);
   absl::StatusOr<int> EscalateDue(int64_t now_ms) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);

@@ -878,3 +878,131 @@ INSTANTIATE_TEST_SUITE_P(
 
 }  // namespace
 }  // namespace jaring::appeals
+
+// ---------------------------------------------------------------------------
+// Request ids and tenancy (the handlers pass auth::CallPrincipal; these
+// call the service with the principal the guard would have proven).
+
+namespace jaring::appeals {
+namespace {
+
+using ::jaring::testing::StatusIs;
+
+const auth::Principal kMataram{auth::Role::kRegional, "dinsos-mataram", "52.71", "token"};
+const auth::Principal kLotim{auth::Role::kRegional, "dinsos-lotim", "52.03", "token"};
+
+class AppealsTenancyTest : public AppealsTest {
+ protected:
+  // Family 1 (52.71) and family 2 (52.03) both left out of BPNT.
+  void TwoRegions() {
+    ASSERT_GRPC_OK(Register(Family1()));
+    ASSERT_GRPC_OK(Register(Family2()));
+    v1::RecordWelfareAssessmentResponse resp;
+    ASSERT_GRPC_OK(stub_->RecordWelfareAssessment(Ctx().get(), Assess(kKk1, 7, "assess-1"), &resp));
+    ASSERT_GRPC_OK(stub_->RecordWelfareAssessment(Ctx().get(), Assess(kKk2, 7, "assess-2"), &resp));
+    Publish(Rules2026());
+    Settle();
+  }
+  v1::FileAppealRequest Inclusion(const std::string& kk, const std::string& filer, const std::string& rid) {
+    v1::FileAppealRequest r = Filing(v1::APPEAL_KIND_INCLUSION_REQUEST, rid);
+    r.set_kk_number(kk);
+    r.set_filer_nik(filer);
+    r.set_program("BPNT");
+    return r;
+  }
+};
+
+TEST_F(AppealsTenancyTest, AnotherRegionsRequestIdNeverAnswersWithItsAppeal) {
+  TwoRegions();
+  v1::FileAppealRequest mataram = Inclusion(kKk1, kHead1, "R");
+  mataram.set_statement("Keluarga Lalu Ahmad tidak terdaftar");
+  ASSERT_OK_AND_ASSIGN(v1::FileAppealResponse a, appeals_->FileAppeal(mataram, kMataram));
+  // Lombok Timur's own filing under the same id is its own appeal.
+  ASSERT_OK_AND_ASSIGN(v1::FileAppealResponse b, appeals_->FileAppeal(Inclusion(kKk2, kHead2, "R"), kLotim));
+  EXPECT_FALSE(b.existing());
+  EXPECT_EQ(b.appeal().kk_number(), kKk2);
+  EXPECT_NE(b.appeal().appeal_id(), a.appeal().appeal_id());
+  EXPECT_THAT(b.appeal().statement(), ::testing::Not(HasSubstr("Lalu Ahmad")));
+  // Each region's retry answers its own.
+  ASSERT_OK_AND_ASSIGN(v1::FileAppealResponse again, appeals_->FileAppeal(Inclusion(kKk2, kHead2, "R"), kLotim));
+  EXPECT_TRUE(again.existing());
+  EXPECT_EQ(again.appeal().appeal_id(), b.appeal().appeal_id());
+}
+
+TEST_F(AppealsTenancyTest, TheSameIdWithAnotherRequestIsRefused) {
+  TwoRegions();
+  ASSERT_OK(appeals_->FileAppeal(Inclusion(kKk1, kHead1, "R"), kMataram).status());
+  const int64_t before = AllEvents();
+  v1::FileAppealRequest other = Inclusion(kKk1, kHead1, "R");
+  other.set_statement("Another statement");
+  EXPECT_THAT(appeals_->FileAppeal(other, kMataram).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("request_id: was already used")));
+  v1::FileAppealRequest elsewhere = Inclusion(kKk2, kHead2, "R");
+  EXPECT_THAT(appeals_->FileAppeal(elsewhere, kMataram).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("request_id")));
+  EXPECT_EQ(AllEvents(), before);
+}
+
+TEST_F(AppealsTenancyTest, ObjectionWindowIdsAreComparedAndScoped) {
+  TwoRegions();
+  v1::OpenObjectionWindowRequest w;
+  w.set_request_id("W");
+  w.set_actor("kadis-sosial");
+  w.set_region_prefix("52.71");
+  w.set_program("BPNT");
+  w.set_announcement("Pengumuman daftar penerima BPNT");
+  ASSERT_OK_AND_ASSIGN(v1::ObjectionWindowOpened first, appeals_->OpenObjectionWindow(w, kMataram));
+  ASSERT_OK_AND_ASSIGN(v1::ObjectionWindowOpened retry, appeals_->OpenObjectionWindow(w, kMataram));
+  EXPECT_EQ(retry.window_id(), first.window_id());
+  const int64_t before = AllEvents();
+  v1::OpenObjectionWindowRequest other = w;
+  other.set_program("PKH");
+  EXPECT_THAT(appeals_->OpenObjectionWindow(other, kMataram).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("request_id: was already used")));
+  EXPECT_EQ(AllEvents(), before);
+  // Lombok Timur's window under the same id is its own.
+  v1::OpenObjectionWindowRequest lotim = w;
+  lotim.set_region_prefix("52.03");
+  ASSERT_OK_AND_ASSIGN(v1::ObjectionWindowOpened theirs, appeals_->OpenObjectionWindow(lotim, kLotim));
+  EXPECT_NE(theirs.window_id(), first.window_id());
+  EXPECT_EQ(theirs.region_prefix(), "52.03");
+}
+
+TEST_F(AppealsTenancyTest, TheActorIsThePrincipalAndTheLabelIsKeptApart) {
+  TwoRegions();
+  v1::FileAppealRequest r = Inclusion(kKk1, kHead1, "actor-1");
+  r.set_actor("menteri-sosial");
+  ASSERT_OK(appeals_->FileAppeal(r, kMataram).status());
+  int filed = 0;
+  for (const v1::Envelope& e : Read(events::kAppealsTopic)) {
+    if (!e.has_appeal_filed()) continue;
+    ++filed;
+    EXPECT_EQ(e.actor(), "regional/52.71:dinsos-mataram");
+    EXPECT_EQ(e.actor_label(), "menteri-sosial");
+    EXPECT_EQ(e.request_id(), "regional/52.71/actor-1");
+  }
+  EXPECT_EQ(filed, 1);
+}
+
+TEST_F(AppealsTenancyTest, FreeTextIsCheckedLikeEveryOtherService) {
+  TwoRegions();
+  const int64_t before = AllEvents();
+  v1::FileAppealRequest r = Inclusion(kKk1, kHead1, "text-1");
+  r.set_statement(std::string("Pernyataan\0", 11));
+  EXPECT_THAT(appeals_->FileAppeal(r, kMataram).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("statement: contains a control character")));
+  r.set_statement("\xE2\x80\x8B");
+  EXPECT_THAT(appeals_->FileAppeal(r, kMataram).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("statement: has only invisible characters")));
+  r.set_statement(std::string(5000, 'a'));
+  EXPECT_THAT(appeals_->FileAppeal(r, kMataram).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("statement: is longer than 4000 characters")));
+  r.set_statement("ok");
+  r.set_actor("label\x1b");
+  EXPECT_THAT(appeals_->FileAppeal(r, kMataram).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("actor: contains a control character")));
+  EXPECT_EQ(AllEvents(), before);
+}
+
+}  // namespace
+}  // namespace jaring::appeals

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <map>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -14,11 +15,10 @@
 #include "libs/base/grpc_status.h"
 #include "libs/family/fold.h"
 #include "services/population/validation.h"
+#include "libs/validation/validation.h"
 
 namespace jaring::population {
 
-using family::ApplyToFamily;
-using family::EventLookup;
 using family::FindMember;
 namespace {
 
@@ -121,22 +121,72 @@ absl::StatusOr<std::unique_ptr<PopulationServiceImpl>> PopulationServiceImpl::Cr
 
 // ------------------------------------------------------------ pipeline
 
-void PopulationServiceImpl::StampHeaders(const v1::CommandContext& ctx, const Times& times,
+PopulationServiceImpl::Sender PopulationServiceImpl::SenderOf(const v1::CommandContext& ctx,
+                                                              const google::protobuf::Message& request,
+                                                              const auth::Principal& caller) {
+  return Sender{auth::ScopedRequestId(auth::RequestScope(caller), ctx.request_id()), auth::ActorId(caller),
+                validation::RequestDigest(request)};
+}
+
+absl::Status PopulationServiceImpl::ValidateContext(const v1::CommandContext& ctx, absl::Time now,
+                                                    Times* times) const {
+  JARING_RETURN_IF_ERROR(ValidateRequestId("context.request_id", ctx.request_id()));
+  JARING_RETURN_IF_ERROR(ValidateEventTimes(ctx, now, &times->occurred_at, &times->recorded_at));
+  JARING_RETURN_IF_ERROR(validation::ValidateEnum("context.source", ctx.source(), v1::Source_descriptor(), true));
+  JARING_RETURN_IF_ERROR(validation::ValidateText("context.actor", ctx.actor(), {.required = false}));
+  if (!ctx.correlation_id().empty()) {
+    JARING_RETURN_IF_ERROR(validation::ValidateRequestId("context.correlation_id", ctx.correlation_id()));
+  }
+  return absl::OkStatus();
+}
+
+void PopulationServiceImpl::StampHeaders(const v1::CommandContext& ctx, const Sender& sender, const Times& times,
                                          Envelopes& events) const {
   for (size_t i = 0; i < events.size(); ++i) {
     v1::Envelope& e = events[i];
     // Deterministic per request: a retry after a failed append produces the
-    // same ids, and the projection drops the second copy.
-    e.set_event_id(events::DeterministicId("population", {ctx.request_id(), absl::StrCat(i)}));
+    // same ids, and the projection drops the second copy. The scoped id
+    // keeps two tenants' equal ids apart.
+    e.set_event_id(events::DeterministicId("population", {sender.request_id, absl::StrCat(i)}));
     *e.mutable_occurred_at() = events::ToProtoTime(times.occurred_at);
     *e.mutable_recorded_at() = events::ToProtoTime(times.recorded_at);
     e.set_source(ctx.source() == v1::SOURCE_UNSPECIFIED ? v1::SOURCE_DINSOS : ctx.source());
-    e.set_actor(ctx.actor());
-    e.set_causation_id(ctx.request_id());
-    e.set_correlation_id(ctx.correlation_id().empty() ? ctx.request_id() : ctx.correlation_id());
-    e.set_request_id(ctx.request_id());
+    // The actor is who the credential proves; without a guard (embedded
+    // services) the label stands in.
+    e.set_actor(sender.actor.empty() ? ctx.actor() : sender.actor);
+    e.set_actor_label(ctx.actor());
+    e.set_causation_id(sender.request_id);
+    e.set_correlation_id(ctx.correlation_id().empty() ? sender.request_id : ctx.correlation_id());
+    e.set_request_id(sender.request_id);
+    e.set_request_digest(sender.digest);
     events::StampType(e);
   }
+}
+
+absl::StatusOr<std::optional<v1::CommandResult>> PopulationServiceImpl::Earlier(const Sender& sender,
+                                                                                std::string_view primary_kk,
+                                                                                std::string_view field) const {
+  JARING_ASSIGN_OR_RETURN(std::optional<v1::CommandResult> earlier,
+                          reader_.RequestResult(sender.request_id, primary_kk));
+  if (!earlier.has_value() || earlier->events().empty()) return earlier;
+  // The first event of the earlier command says what it was.
+  const std::string& first = earlier->events(0).event_id();
+  JARING_ASSIGN_OR_RETURN(std::optional<std::string> kk, reader_.EventFamily(first));
+  std::string digest;
+  if (kk.has_value()) {
+    JARING_ASSIGN_OR_RETURN(std::vector<v1::HistoryEntry> history, reader_.History(*kk, std::nullopt));
+    for (const v1::HistoryEntry& h : history) {
+      if (h.event().event_id() == first) digest = h.event().request_digest();
+    }
+  }
+  // Events written before digests are matched by the family alone.
+  const bool same = digest.empty() ? kk.has_value() && *kk == primary_kk : digest == sender.digest;
+  if (!same) {
+    return Invalid(field,
+                   "was already used for a different request; a retry repeats the request exactly, and a new "
+                   "request needs a new request_id");
+  }
+  return earlier;
 }
 
 absl::StatusOr<std::vector<v1::EventPosition>> PopulationServiceImpl::AppendAndApply(Envelopes& events) {
@@ -169,13 +219,17 @@ absl::StatusOr<v1::Family> PopulationServiceImpl::LiveFamily(std::string_view kk
 }
 
 absl::StatusOr<v1::CommandResult> PopulationServiceImpl::Execute(const v1::CommandContext& ctx,
+                                                                 const google::protobuf::Message& request,
+                                                                 const auth::Principal& caller,
                                                                  const std::string& primary_kk,
                                                                  std::vector<std::string> lock_keys,
                                                                  const Planner& plan) {
   JARING_RETURN_IF_ERROR(projection::RequireWriter(options_.mode, "population"));
-  JARING_RETURN_IF_ERROR(ValidateRequestId("context.request_id", ctx.request_id()));
   Times times;
-  JARING_RETURN_IF_ERROR(ValidateEventTimes(ctx, clock_->Now(), &times.occurred_at, &times.recorded_at));
+  JARING_RETURN_IF_ERROR(ValidateContext(ctx, clock_->Now(), &times));
+  const Sender sender = SenderOf(ctx, request, caller);
+  // Two commands under one request id never run at once.
+  lock_keys.push_back(absl::StrCat("q/", sender.request_id));
 
   std::set<size_t> stripes;
   for (const std::string& k : lock_keys) stripes.insert(Fnv1a64(k) % kStripes);
@@ -189,7 +243,7 @@ absl::StatusOr<v1::CommandResult> PopulationServiceImpl::Execute(const v1::Comma
     }
   } unlock{this, stripes};
 
-  JARING_ASSIGN_OR_RETURN(std::optional<v1::CommandResult> earlier, reader_.RequestResult(ctx.request_id(), primary_kk));
+  JARING_ASSIGN_OR_RETURN(std::optional<v1::CommandResult> earlier, Earlier(sender, primary_kk, "context.request_id"));
   if (earlier.has_value()) return *earlier;
   if (ctx.has_expected_version()) {
     JARING_ASSIGN_OR_RETURN(v1::Family f, LiveFamily(primary_kk, "kk_number"));
@@ -200,7 +254,7 @@ absl::StatusOr<v1::CommandResult> PopulationServiceImpl::Execute(const v1::Comma
     }
   }
   JARING_ASSIGN_OR_RETURN(Envelopes events, plan(times));
-  StampHeaders(ctx, times, events);
+  StampHeaders(ctx, sender, times, events);
   JARING_ASSIGN_OR_RETURN(std::vector<v1::EventPosition> positions, AppendAndApply(events));
   v1::CommandResult result;
   for (auto& p : positions) *result.add_events() = std::move(p);
@@ -211,12 +265,13 @@ absl::StatusOr<v1::CommandResult> PopulationServiceImpl::Execute(const v1::Comma
 
 // ------------------------------------------------------------ commands
 
-absl::StatusOr<v1::CommandResult> PopulationServiceImpl::RegisterFamily(const v1::RegisterFamilyRequest& r) {
+absl::StatusOr<v1::CommandResult> PopulationServiceImpl::RegisterFamily(const v1::RegisterFamilyRequest& r,
+    const auth::Principal& caller) {
   const absl::CivilDay today = TodayIn(clock_->Now());
   JARING_RETURN_IF_ERROR(ValidateRegistration(r.family(), today));
   std::vector<std::string> locks = {r.family().kk_number()};
   for (const auto& m : r.family().members()) locks.push_back(m.nik());
-  return Execute(r.context(), r.family().kk_number(), locks, [&](const Times&) -> absl::StatusOr<Envelopes> {
+  return Execute(r.context(), r, caller, r.family().kk_number(), locks, [&](const Times&) -> absl::StatusOr<Envelopes> {
     const v1::FamilyRegistered& f = r.family();
     if (reader_.GetFamily(f.kk_number()).ok()) {
       return Conflict("family.kk_number", absl::StrCat(f.kk_number(), " is already registered"));
@@ -238,7 +293,8 @@ absl::StatusOr<v1::CommandResult> PopulationServiceImpl::RegisterFamily(const v1
   });
 }
 
-absl::StatusOr<v1::CommandResult> PopulationServiceImpl::RecordBirth(const v1::RecordBirthRequest& r) {
+absl::StatusOr<v1::CommandResult> PopulationServiceImpl::RecordBirth(const v1::RecordBirthRequest& r,
+    const auth::Principal& caller) {
   const absl::CivilDay today = TodayIn(clock_->Now());
   JARING_RETURN_IF_ERROR(ValidateKkNumber("kk_number", r.kk_number(), today));
   v1::BirthRecorded birth = r.birth();
@@ -252,7 +308,7 @@ absl::StatusOr<v1::CommandResult> PopulationServiceImpl::RecordBirth(const v1::R
   if (birth.mother_nik().empty() && birth.no_mother_reason().empty()) {
     return Invalid("birth.mother_nik", "name the mother, or give no_mother_reason");
   }
-  return Execute(r.context(), r.kk_number(), {r.kk_number(), birth.child().nik()},
+  return Execute(r.context(), r, caller, r.kk_number(), {r.kk_number(), birth.child().nik()},
                  [&, birth](const Times&) -> absl::StatusOr<Envelopes> {
                    JARING_ASSIGN_OR_RETURN(v1::Family f, LiveFamily(r.kk_number(), "kk_number"));
                    if (!birth.mother_nik().empty()) {
@@ -274,7 +330,8 @@ absl::StatusOr<v1::CommandResult> PopulationServiceImpl::RecordBirth(const v1::R
                  });
 }
 
-absl::StatusOr<v1::CommandResult> PopulationServiceImpl::RecordDeath(const v1::RecordDeathRequest& r) {
+absl::StatusOr<v1::CommandResult> PopulationServiceImpl::RecordDeath(const v1::RecordDeathRequest& r,
+    const auth::Principal& caller) {
   const absl::CivilDay today = TodayIn(clock_->Now());
   JARING_RETURN_IF_ERROR(ValidateKkNumber("kk_number", r.kk_number(), today));
   JARING_RETURN_IF_ERROR(ValidateNik("death.nik", r.death().nik(), today));
@@ -282,7 +339,7 @@ absl::StatusOr<v1::CommandResult> PopulationServiceImpl::RecordDeath(const v1::R
   if (ToCivilDay(r.death().date_of_death()) > today) {
     return Invalid("death.date_of_death", "is in the future");
   }
-  return Execute(r.context(), r.kk_number(), {r.kk_number(), r.death().nik()},
+  return Execute(r.context(), r, caller, r.kk_number(), {r.kk_number(), r.death().nik()},
                  [&](const Times&) -> absl::StatusOr<Envelopes> {
                    JARING_ASSIGN_OR_RETURN(v1::Family f, LiveFamily(r.kk_number(), "kk_number"));
                    const v1::FamilyMember* m = FindMember(f, r.death().nik());
@@ -297,7 +354,8 @@ absl::StatusOr<v1::CommandResult> PopulationServiceImpl::RecordDeath(const v1::R
                  });
 }
 
-absl::StatusOr<v1::CommandResult> PopulationServiceImpl::MoveMember(const v1::MoveMemberRequest& r) {
+absl::StatusOr<v1::CommandResult> PopulationServiceImpl::MoveMember(const v1::MoveMemberRequest& r,
+    const auth::Principal& caller) {
   const absl::CivilDay today = TodayIn(clock_->Now());
   JARING_RETURN_IF_ERROR(ValidateKkNumber("from_kk_number", r.from_kk_number(), today));
   JARING_RETURN_IF_ERROR(ValidateKkNumber("to_kk_number", r.to_kk_number(), today));
@@ -307,7 +365,7 @@ absl::StatusOr<v1::CommandResult> PopulationServiceImpl::MoveMember(const v1::Mo
     return Invalid("relationship", "a member moves in as a member; change the head afterwards");
   }
   return Execute(
-      r.context(), r.from_kk_number(), {r.from_kk_number(), r.to_kk_number(), r.nik()},
+      r.context(), r, caller, r.from_kk_number(), {r.from_kk_number(), r.to_kk_number(), r.nik()},
       [&](const Times&) -> absl::StatusOr<Envelopes> {
         JARING_ASSIGN_OR_RETURN(v1::Family from, LiveFamily(r.from_kk_number(), "from_kk_number"));
         JARING_ASSIGN_OR_RETURN(v1::Family to, LiveFamily(r.to_kk_number(), "to_kk_number"));
@@ -336,7 +394,8 @@ absl::StatusOr<v1::CommandResult> PopulationServiceImpl::MoveMember(const v1::Mo
       });
 }
 
-absl::StatusOr<v1::CommandResult> PopulationServiceImpl::SplitFamily(const v1::SplitFamilyRequest& r) {
+absl::StatusOr<v1::CommandResult> PopulationServiceImpl::SplitFamily(const v1::SplitFamilyRequest& r,
+    const auth::Principal& caller) {
   const absl::CivilDay today = TodayIn(clock_->Now());
   JARING_RETURN_IF_ERROR(ValidateKkNumber("kk_number", r.kk_number(), today));
   JARING_RETURN_IF_ERROR(ValidateKkNumber("new_kk_number", r.new_kk_number(), today));
@@ -348,7 +407,7 @@ absl::StatusOr<v1::CommandResult> PopulationServiceImpl::SplitFamily(const v1::S
   if (leaving.count(r.new_head_nik()) == 0) return Invalid("new_head_nik", "must be one of member_niks");
   std::vector<std::string> locks = {r.kk_number(), r.new_kk_number()};
   locks.insert(locks.end(), leaving.begin(), leaving.end());
-  return Execute(r.context(), r.kk_number(), locks, [&](const Times&) -> absl::StatusOr<Envelopes> {
+  return Execute(r.context(), r, caller, r.kk_number(), locks, [&](const Times&) -> absl::StatusOr<Envelopes> {
     JARING_ASSIGN_OR_RETURN(v1::Family f, LiveFamily(r.kk_number(), "kk_number"));
     if (reader_.GetFamily(r.new_kk_number()).ok()) {
       return Conflict("new_kk_number", absl::StrCat(r.new_kk_number(), " is already registered"));
@@ -387,11 +446,12 @@ absl::StatusOr<v1::CommandResult> PopulationServiceImpl::SplitFamily(const v1::S
   });
 }
 
-absl::StatusOr<v1::CommandResult> PopulationServiceImpl::ChangeHead(const v1::ChangeHeadRequest& r) {
+absl::StatusOr<v1::CommandResult> PopulationServiceImpl::ChangeHead(const v1::ChangeHeadRequest& r,
+    const auth::Principal& caller) {
   const absl::CivilDay today = TodayIn(clock_->Now());
   JARING_RETURN_IF_ERROR(ValidateKkNumber("kk_number", r.kk_number(), today));
   JARING_RETURN_IF_ERROR(ValidateNik("new_head_nik", r.new_head_nik(), today));
-  return Execute(r.context(), r.kk_number(), {r.kk_number()}, [&](const Times&) -> absl::StatusOr<Envelopes> {
+  return Execute(r.context(), r, caller, r.kk_number(), {r.kk_number()}, [&](const Times&) -> absl::StatusOr<Envelopes> {
     JARING_ASSIGN_OR_RETURN(v1::Family f, LiveFamily(r.kk_number(), "kk_number"));
     if (f.head_nik() == r.new_head_nik()) return Conflict("new_head_nik", "is already the head");
     if (LivingMember(f, r.new_head_nik()) == nullptr) {
@@ -407,10 +467,10 @@ absl::StatusOr<v1::CommandResult> PopulationServiceImpl::ChangeHead(const v1::Ch
 }
 
 absl::StatusOr<v1::CommandResult> PopulationServiceImpl::RecordWelfareAssessment(
-    const v1::RecordWelfareAssessmentRequest& r) {
+    const v1::RecordWelfareAssessmentRequest& r, const auth::Principal& caller) {
   JARING_RETURN_IF_ERROR(ValidateKkNumber("kk_number", r.kk_number(), TodayIn(clock_->Now())));
   JARING_RETURN_IF_ERROR(ValidateAssessment("assessment", r.assessment()));
-  return Execute(r.context(), r.kk_number(), {r.kk_number()}, [&](const Times&) -> absl::StatusOr<Envelopes> {
+  return Execute(r.context(), r, caller, r.kk_number(), {r.kk_number()}, [&](const Times&) -> absl::StatusOr<Envelopes> {
     JARING_ASSIGN_OR_RETURN(v1::Family f, LiveFamily(r.kk_number(), "kk_number"));
     v1::Envelope e = For(f.kk_number(), f.region_code());
     *e.mutable_welfare_assessed() = r.assessment();
@@ -419,7 +479,7 @@ absl::StatusOr<v1::CommandResult> PopulationServiceImpl::RecordWelfareAssessment
 }
 
 absl::StatusOr<v1::CommandResult> PopulationServiceImpl::ChangeMemberAttributes(
-    const v1::ChangeMemberAttributesRequest& r) {
+    const v1::ChangeMemberAttributesRequest& r, const auth::Principal& caller) {
   const absl::CivilDay today = TodayIn(clock_->Now());
   JARING_RETURN_IF_ERROR(ValidateKkNumber("kk_number", r.kk_number(), today));
   JARING_RETURN_IF_ERROR(ValidateNik("change.nik", r.change().nik(), today));
@@ -431,7 +491,7 @@ absl::StatusOr<v1::CommandResult> PopulationServiceImpl::ChangeMemberAttributes(
   if (a.has_pregnancy_order() && a.pregnancy_order() < 1) {
     return Invalid("change.attributes.pregnancy_order", "must be 1 or more");
   }
-  return Execute(r.context(), r.kk_number(), {r.kk_number()}, [&](const Times&) -> absl::StatusOr<Envelopes> {
+  return Execute(r.context(), r, caller, r.kk_number(), {r.kk_number()}, [&](const Times&) -> absl::StatusOr<Envelopes> {
     JARING_ASSIGN_OR_RETURN(v1::Family f, LiveFamily(r.kk_number(), "kk_number"));
     const v1::FamilyMember* m = FindMember(f, r.change().nik());
     if (m == nullptr) return Conflict("change.nik", "is not a member of this family");
@@ -445,7 +505,8 @@ absl::StatusOr<v1::CommandResult> PopulationServiceImpl::ChangeMemberAttributes(
   });
 }
 
-absl::StatusOr<v1::CommandResult> PopulationServiceImpl::CorrectRecord(const v1::CorrectRecordRequest& r) {
+absl::StatusOr<v1::CommandResult> PopulationServiceImpl::CorrectRecord(const v1::CorrectRecordRequest& r,
+    const auth::Principal& caller) {
   const absl::CivilDay today = TodayIn(clock_->Now());
   JARING_RETURN_IF_ERROR(ValidateKkNumber("kk_number", r.kk_number(), today));
   const v1::RecordCorrected& c = r.correction();
@@ -463,7 +524,7 @@ absl::StatusOr<v1::CommandResult> PopulationServiceImpl::CorrectRecord(const v1:
     case v1::RecordCorrected::CORRECTION_NOT_SET:
       return Invalid("correction", "set member, welfare_assessment or retraction");
   }
-  return Execute(r.context(), r.kk_number(), {r.kk_number()}, [&](const Times&) -> absl::StatusOr<Envelopes> {
+  return Execute(r.context(), r, caller, r.kk_number(), {r.kk_number()}, [&](const Times&) -> absl::StatusOr<Envelopes> {
     JARING_ASSIGN_OR_RETURN(v1::Family f, LiveFamily(r.kk_number(), "kk_number"));
     JARING_ASSIGN_OR_RETURN(auto history, reader_.History(r.kk_number(), std::nullopt));
     const v1::Envelope* target = nullptr;
@@ -501,6 +562,9 @@ grpc::Status PopulationServiceImpl::Import(grpc::ServerContext* context,
   JARING_AUTHORIZE(context);
   if (absl::Status w = projection::RequireWriter(options_.mode, "population"); !w.ok()) return ToGrpc(w);
   v1::ImportProgress progress;
+  const auth::Principal caller = auth::CallPrincipal(context);
+  // Request ids seen in this stream, and the line of each.
+  std::map<std::string, int64_t> stream_ids;
   auto send_error = [&](int64_t line, const absl::Status& st) {
     v1::ImportResponse resp;
     auto* e = resp.mutable_row_error();
@@ -534,15 +598,26 @@ grpc::Status PopulationServiceImpl::Import(grpc::ServerContext* context,
     for (const v1::ImportRequest& row : chunk) {
       const v1::RegisterFamilyRequest& r = row.family();
       Times times;
-      absl::Status st = ValidateRequestId("context.request_id", r.context().request_id());
-      if (st.ok()) st = ValidateEventTimes(r.context(), now, &times.occurred_at, &times.recorded_at);
+      absl::Status st = ValidateContext(r.context(), now, &times);
       if (st.ok()) st = ValidateRegistration(r.family(), today);
       if (!st.ok()) {
         send_error(row.line(), st);
         continue;
       }
-      auto earlier = reader_.RequestResult(r.context().request_id(), r.family().kk_number());
-      if (earlier.ok() && earlier->has_value()) {
+      const Sender sender = SenderOf(r.context(), r, caller);
+      // One request id per row: a second row under an id this stream
+      // already used is refused, whatever it carries.
+      if (auto [it, fresh] = stream_ids.emplace(sender.request_id, row.line()); !fresh) {
+        send_error(row.line(), Invalid("context.request_id", absl::StrCat("is already used by line ", it->second,
+                                                                         " of this import; give each row its own")));
+        continue;
+      }
+      auto earlier = Earlier(sender, r.family().kk_number(), "context.request_id");
+      if (!earlier.ok()) {
+        send_error(row.line(), earlier.status());
+        continue;
+      }
+      if (earlier->has_value()) {
         progress.set_already_imported(progress.already_imported() + 1);
         continue;
       }
@@ -558,7 +633,7 @@ grpc::Status PopulationServiceImpl::Import(grpc::ServerContext* context,
       *one.back().mutable_family_registered() = r.family();
       v1::CommandContext ctx = r.context();
       if (ctx.source() == v1::SOURCE_UNSPECIFIED) ctx.set_source(v1::SOURCE_DUKCAPIL);
-      StampHeaders(ctx, times, one);
+      StampHeaders(ctx, sender, times, one);
       events.push_back(std::move(one.front()));
       lines.push_back(row.line());
     }
@@ -583,49 +658,49 @@ grpc::Status PopulationServiceImpl::Import(grpc::ServerContext* context,
 grpc::Status PopulationServiceImpl::RegisterFamily(grpc::ServerContext* context, const v1::RegisterFamilyRequest* r,
                                                    v1::RegisterFamilyResponse* resp) {
   JARING_AUTHORIZE(context);
-  return Reply(RegisterFamily(*r), resp);
+  return Reply(RegisterFamily(*r, auth::CallPrincipal(context)), resp);
 }
 grpc::Status PopulationServiceImpl::RecordBirth(grpc::ServerContext* context, const v1::RecordBirthRequest* r,
                                                 v1::RecordBirthResponse* resp) {
   JARING_AUTHORIZE(context);
-  return Reply(RecordBirth(*r), resp);
+  return Reply(RecordBirth(*r, auth::CallPrincipal(context)), resp);
 }
 grpc::Status PopulationServiceImpl::RecordDeath(grpc::ServerContext* context, const v1::RecordDeathRequest* r,
                                                 v1::RecordDeathResponse* resp) {
   JARING_AUTHORIZE(context);
-  return Reply(RecordDeath(*r), resp);
+  return Reply(RecordDeath(*r, auth::CallPrincipal(context)), resp);
 }
 grpc::Status PopulationServiceImpl::MoveMember(grpc::ServerContext* context, const v1::MoveMemberRequest* r,
                                                v1::MoveMemberResponse* resp) {
   JARING_AUTHORIZE(context);
-  return Reply(MoveMember(*r), resp);
+  return Reply(MoveMember(*r, auth::CallPrincipal(context)), resp);
 }
 grpc::Status PopulationServiceImpl::SplitFamily(grpc::ServerContext* context, const v1::SplitFamilyRequest* r,
                                                 v1::SplitFamilyResponse* resp) {
   JARING_AUTHORIZE(context);
-  return Reply(SplitFamily(*r), resp);
+  return Reply(SplitFamily(*r, auth::CallPrincipal(context)), resp);
 }
 grpc::Status PopulationServiceImpl::ChangeHead(grpc::ServerContext* context, const v1::ChangeHeadRequest* r,
                                                v1::ChangeHeadResponse* resp) {
   JARING_AUTHORIZE(context);
-  return Reply(ChangeHead(*r), resp);
+  return Reply(ChangeHead(*r, auth::CallPrincipal(context)), resp);
 }
 grpc::Status PopulationServiceImpl::RecordWelfareAssessment(grpc::ServerContext* context,
                                                             const v1::RecordWelfareAssessmentRequest* r,
                                                             v1::RecordWelfareAssessmentResponse* resp) {
   JARING_AUTHORIZE(context);
-  return Reply(RecordWelfareAssessment(*r), resp);
+  return Reply(RecordWelfareAssessment(*r, auth::CallPrincipal(context)), resp);
 }
 grpc::Status PopulationServiceImpl::ChangeMemberAttributes(grpc::ServerContext* context,
                                                            const v1::ChangeMemberAttributesRequest* r,
                                                            v1::ChangeMemberAttributesResponse* resp) {
   JARING_AUTHORIZE(context);
-  return Reply(ChangeMemberAttributes(*r), resp);
+  return Reply(ChangeMemberAttributes(*r, auth::CallPrincipal(context)), resp);
 }
 grpc::Status PopulationServiceImpl::CorrectRecord(grpc::ServerContext* context, const v1::CorrectRecordRequest* r,
                                                   v1::CorrectRecordResponse* resp) {
   JARING_AUTHORIZE(context);
-  return Reply(CorrectRecord(*r), resp);
+  return Reply(CorrectRecord(*r, auth::CallPrincipal(context)), resp);
 }
 
 namespace {

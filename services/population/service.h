@@ -18,6 +18,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "jaring/v1/population_service.grpc.pb.h"
+#include "libs/auth/principal.h"
 #include "libs/base/clock.h"
 #include "libs/eventlog/eventlog.h"
 #include "libs/projection/projection.h"
@@ -54,16 +55,30 @@ class PopulationServiceImpl final : public v1::PopulationService::Service {
   static absl::Status BuildAsOf(eventlog::EventLog* log, const std::string& dir, const projection::Bound& bound,
                                 projection::Stats* stats = nullptr);
 
-  // The same commands without gRPC (the handlers call these).
-  absl::StatusOr<v1::CommandResult> RegisterFamily(const v1::RegisterFamilyRequest& r);
-  absl::StatusOr<v1::CommandResult> RecordBirth(const v1::RecordBirthRequest& r);
-  absl::StatusOr<v1::CommandResult> RecordDeath(const v1::RecordDeathRequest& r);
-  absl::StatusOr<v1::CommandResult> MoveMember(const v1::MoveMemberRequest& r);
-  absl::StatusOr<v1::CommandResult> SplitFamily(const v1::SplitFamilyRequest& r);
-  absl::StatusOr<v1::CommandResult> ChangeHead(const v1::ChangeHeadRequest& r);
-  absl::StatusOr<v1::CommandResult> RecordWelfareAssessment(const v1::RecordWelfareAssessmentRequest& r);
-  absl::StatusOr<v1::CommandResult> ChangeMemberAttributes(const v1::ChangeMemberAttributesRequest& r);
-  absl::StatusOr<v1::CommandResult> CorrectRecord(const v1::CorrectRecordRequest& r);
+  // The same commands without gRPC (the handlers call these). `caller` is
+  // the authenticated principal (auth::CallPrincipal): it is recorded as the
+  // events' actor and scopes the request id (docs/security.md "Request
+  // ids"); the default, an unproven principal, is the national namespace
+  // and records the context's actor label as the actor (services embedded
+  // without a guard).
+  //
+  // A request id already applied in the caller's scope answers the first
+  // result (deduplicated = true) when the request is the same, field for
+  // field; otherwise INVALID_ARGUMENT naming context.request_id, and
+  // nothing is appended.
+  absl::StatusOr<v1::CommandResult> RegisterFamily(const v1::RegisterFamilyRequest& r,
+                                                   const auth::Principal& caller = {});
+  absl::StatusOr<v1::CommandResult> RecordBirth(const v1::RecordBirthRequest& r, const auth::Principal& caller = {});
+  absl::StatusOr<v1::CommandResult> RecordDeath(const v1::RecordDeathRequest& r, const auth::Principal& caller = {});
+  absl::StatusOr<v1::CommandResult> MoveMember(const v1::MoveMemberRequest& r, const auth::Principal& caller = {});
+  absl::StatusOr<v1::CommandResult> SplitFamily(const v1::SplitFamilyRequest& r, const auth::Principal& caller = {});
+  absl::StatusOr<v1::CommandResult> ChangeHead(const v1::ChangeHeadRequest& r, const auth::Principal& caller = {});
+  absl::StatusOr<v1::CommandResult> RecordWelfareAssessment(const v1::RecordWelfareAssessmentRequest& r,
+                                                            const auth::Principal& caller = {});
+  absl::StatusOr<v1::CommandResult> ChangeMemberAttributes(const v1::ChangeMemberAttributesRequest& r,
+                                                           const auth::Principal& caller = {});
+  absl::StatusOr<v1::CommandResult> CorrectRecord(const v1::CorrectRecordRequest& r,
+                                                  const auth::Principal& caller = {});
 
   projection::Projection& projection() { return *projection_; }
   const PopulationReader& reader() const { return reader_; }
@@ -110,11 +125,31 @@ class PopulationServiceImpl final : public v1::PopulationService::Service {
   using Planner = std::function<absl::StatusOr<std::vector<v1::Envelope>>(const Times&)>;
 
   PopulationServiceImpl(eventlog::EventLog* log, ServiceOptions options);
-  absl::StatusOr<v1::CommandResult> Execute(const v1::CommandContext& ctx, const std::string& primary_kk,
+  // Who sent a command and how it is remembered.
+  struct Sender {
+    // The request id as stored on events (auth::ScopedRequestId).
+    std::string request_id;
+    // auth::ActorId of the caller; empty when unproven.
+    std::string actor;
+    // validation::RequestDigest of the whole request.
+    std::string digest;
+  };
+  static Sender SenderOf(const v1::CommandContext& ctx, const google::protobuf::Message& request,
+                         const auth::Principal& caller);
+  // Format checks common to every command's context (request id, times,
+  // source, labels).
+  absl::Status ValidateContext(const v1::CommandContext& ctx, absl::Time now, Times* times) const;
+  absl::StatusOr<v1::CommandResult> Execute(const v1::CommandContext& ctx, const google::protobuf::Message& request,
+                                            const auth::Principal& caller, const std::string& primary_kk,
                                             std::vector<std::string> lock_keys, const Planner& plan);
+  // The earlier result of `sender.request_id`, if any, when it was for the
+  // same request; INVALID_ARGUMENT naming `field` when it was for another.
+  absl::StatusOr<std::optional<v1::CommandResult>> Earlier(const Sender& sender, std::string_view primary_kk,
+                                                           std::string_view field) const;
   // Stamps headers, appends, waits for the projection.
   absl::StatusOr<std::vector<v1::EventPosition>> AppendAndApply(std::vector<v1::Envelope>& events);
-  void StampHeaders(const v1::CommandContext& ctx, const Times& times, std::vector<v1::Envelope>& events) const;
+  void StampHeaders(const v1::CommandContext& ctx, const Sender& sender, const Times& times,
+                    std::vector<v1::Envelope>& events) const;
   absl::StatusOr<v1::Family> LiveFamily(std::string_view kk, std::string_view field) const;
 
   eventlog::EventLog* const log_;

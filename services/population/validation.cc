@@ -1,5 +1,7 @@
 #include "services/population/validation.h"
 
+#include "libs/validation/validation.h"
+
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -17,8 +19,6 @@ namespace jaring::population {
 namespace {
 
 constexpr size_t kIdLength = 16;
-constexpr size_t kMaxNameChars = 128;
-constexpr size_t kMaxRequestIdChars = 128;
 
 // "<field>.<sub>", or just "<sub>" when the caller gave no field path.
 std::string Path(std::string_view field, std::string_view sub) {
@@ -208,14 +208,8 @@ absl::Status CheckRegionParts(std::string_view field, std::string_view code, boo
 
 absl::StatusOr<absl::Time> TimestampToTime(std::string_view field,
                                            const google::protobuf::Timestamp& ts) {
-  // google.protobuf.Timestamp: 0001-01-01T00:00:00Z .. 9999-12-31T23:59:59Z.
-  constexpr int64_t kMinSeconds = -62135596800;
-  constexpr int64_t kMaxSeconds = 253402300799;
-  if (ts.seconds() < kMinSeconds || ts.seconds() > kMaxSeconds || ts.nanos() < 0 ||
-      ts.nanos() > 999999999) {
-    return Invalid(field, "is not a valid timestamp (seconds ", ts.seconds(), ", nanos ",
-                   ts.nanos(), ")");
-  }
+  // The bounds every command shares (1900-01-01 .. 9999-12-31).
+  JARING_RETURN_IF_ERROR(validation::ValidateTimestamp(field, ts));
   return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
 }
 
@@ -330,12 +324,9 @@ absl::Status ValidateMember(std::string_view field, const v1::Member& m, absl::C
   const std::string name_field = Path(field, "full_name");
   const std::string_view name = Sv(absl::StripAsciiWhitespace(m.full_name()));
   if (name.empty()) return Invalid(name_field, "is required");
-  size_t chars = 0;
-  for (char c : name) chars += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
-  if (chars > kMaxNameChars) {
-    return Invalid(name_field, "is ", chars, " characters long; at most ", kMaxNameChars,
-                   " are allowed");
-  }
+  // UTF-8, no control characters, not only invisible ones, at most
+  // validation::kMaxNameChars code points.
+  JARING_RETURN_IF_ERROR(validation::ValidateName(name_field, name));
 
   const std::string sex_field = Path(field, "sex");
   if (m.sex() == v1::SEX_UNSPECIFIED) return Invalid(sex_field, "is required (male or female)");
@@ -437,19 +428,7 @@ absl::Status ValidateEventTimes(const v1::CommandContext& ctx, absl::Time now,
 }
 
 absl::Status ValidateRequestId(std::string_view field, std::string_view id) {
-  if (id.empty()) return Invalid(field, "is required");
-  if (id.size() > kMaxRequestIdChars) {
-    return Invalid(field, "must be at most ", kMaxRequestIdChars, " characters, got ", id.size());
-  }
-  for (size_t i = 0; i < id.size(); ++i) {
-    const char c = id[i];
-    if (!(absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == ':' ||
-          c == '-')) {
-      return Invalid(field, "character ", i + 1, " (", DescribeChar(c),
-                     ") is not allowed (use letters, digits and . _ : -)");
-    }
-  }
-  return absl::OkStatus();
+  return validation::ValidateRequestId(field, id);
 }
 
 absl::Status ValidateAssessment(std::string_view field, const v1::WelfareAssessed& a) {

@@ -502,7 +502,7 @@ TEST(MemberTest, RejectsName) {
   m.set_full_name(std::string(129, 'a'));
   EXPECT_THAT(
       ValidateMember(kM, m, kToday),
-      Rejects("family.members[2].full_name", "is 129 characters long; at most 128 are allowed"));
+      Rejects("family.members[2].full_name", "is longer than 128 characters (129)"));
 }
 
 TEST(MemberTest, NameLengthCountsCharactersAfterTrimming) {
@@ -516,7 +516,7 @@ TEST(MemberTest, NameLengthCountsCharactersAfterTrimming) {
   EXPECT_OK(ValidateMember(kM, m, kToday));
   m.set_full_name(name + "\xC3\xA9");
   EXPECT_THAT(ValidateMember(kM, m, kToday),
-              Rejects("family.members[2].full_name", "is 129 characters long"));
+              Rejects("family.members[2].full_name", "is longer than 128 characters (129)"));
 }
 
 TEST(MemberTest, RejectsSex) {
@@ -729,16 +729,44 @@ TEST(EventTimesTest, RejectsMalformedTimestamps) {
   v1::CommandContext ctx = Ctx(kNow);
   ctx.mutable_occurred_at()->set_nanos(-1);
   EXPECT_THAT(ValidateEventTimes(ctx, kNow, nullptr, nullptr),
-              Rejects("context.occurred_at", "is not a valid timestamp"));
+              Rejects("context.occurred_at", "has nanos outside 0..999999999"));
   ctx = Ctx(kNow);
   ctx.mutable_recorded_at()->set_seconds(absl::ToUnixSeconds(kNow));
   ctx.mutable_recorded_at()->set_nanos(1000000000);
   EXPECT_THAT(ValidateEventTimes(ctx, kNow, nullptr, nullptr),
-              Rejects("context.recorded_at", "is not a valid timestamp"));
+              Rejects("context.recorded_at", "has nanos outside 0..999999999"));
   ctx = Ctx(kNow);
   ctx.mutable_occurred_at()->set_seconds(-62135596801);
   EXPECT_THAT(ValidateEventTimes(ctx, kNow, nullptr, nullptr),
-              Rejects("context.occurred_at", "is not a valid timestamp"));
+              Rejects("context.occurred_at", "is before 1900-01-01"));
+}
+
+TEST(EventTimesTest, RejectsTimesBefore1900NamingTheField) {
+  // Both times in 1800: the first one is named, never "timestamp_ms".
+  v1::CommandContext ctx = Ctx(kNow);
+  const int64_t in_1800 = absl::ToUnixSeconds(absl::FromCivil(absl::CivilDay(1800, 6, 1), absl::UTCTimeZone()));
+  ctx.mutable_occurred_at()->set_seconds(in_1800);
+  ctx.mutable_recorded_at()->set_seconds(in_1800);
+  EXPECT_THAT(ValidateEventTimes(ctx, kNow, nullptr, nullptr),
+              Rejects("context.occurred_at", "is before 1900-01-01"));
+  ctx = Ctx(kNow);
+  ctx.mutable_recorded_at()->set_seconds(in_1800);
+  EXPECT_THAT(ValidateEventTimes(ctx, kNow, nullptr, nullptr),
+              Rejects("context.recorded_at", "is before 1900-01-01"));
+}
+
+TEST(MemberTest, RejectsNamesThatShowNothingOrBreakText) {
+  v1::Member m = Man();
+  m.set_full_name(std::string("Ani\0", 4));
+  EXPECT_THAT(ValidateMember(kM, m, kToday), Rejects("family.members[2].full_name", "control character U+0000"));
+  m.set_full_name(std::string(1, '\0'));
+  EXPECT_THAT(ValidateMember(kM, m, kToday), Rejects("family.members[2].full_name", "control character U+0000"));
+  m.set_full_name("Ani\x1b[2J");
+  EXPECT_THAT(ValidateMember(kM, m, kToday), Rejects("family.members[2].full_name", "control character U+001B"));
+  m.set_full_name("\xE2\x80\x8B\xE2\x80\x8B");  // zero-width spaces only
+  EXPECT_THAT(ValidateMember(kM, m, kToday), Rejects("family.members[2].full_name", "has only invisible characters"));
+  m.set_full_name("Ani\xC3");
+  EXPECT_THAT(ValidateMember(kM, m, kToday), Rejects("family.members[2].full_name", "is not valid UTF-8"));
 }
 
 // --------------------------------------------------------------- request id

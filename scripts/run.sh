@@ -70,6 +70,8 @@ if [ ! -f "$DATA/.main-job-done" ]; then
 
   step "Publishing the 2026 rule sets (PKH, BPNT, PBI-JK, BLT Dana Desa)"
   ctl rules publish rules/2026.1
+  # 2026.2 takes effect on 2027-01-01 (docs/rules.md); published now, it changes nothing before then.
+  ctl rules publish rules/2026.2
   step "Letting eligibility settle"
   last=-1
   while :; do

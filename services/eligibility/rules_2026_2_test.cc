@@ -1,8 +1,9 @@
 // Rule set 2026.2 through the eligibility service: it takes effect on
 // 2027-01-01, BLT Dana Desa is for desa families only and exclusive with what
 // a family receives (its PKH and BPNT decisions in force at the same date),
-// school components end at 21; as the engine records it and as GetDecision
-// explains it.
+// school components end at 21; and a PKH family whose child two caps
+// removed together is told both. As the engine records it and as
+// GetDecision explains it.
 #include "services/eligibility/test_util.h"
 
 namespace jaring::eligibility {
@@ -97,6 +98,49 @@ TEST_F(Rules2026_2Test, TakesEffectIn2027AndDecidesBltDdByVillageTypeAndReceipt)
   v1::GetDecisionResponse before = Decision(kKk2, "BLT_DD", absl::FromCivil(absl::CivilDay(2026, 12, 1), WibTimeZone()));
   EXPECT_EQ(before.decision().rule_version(), "2026.1");
   EXPECT_THAT(Codes(before.decision()), ::testing::ElementsAre(v1::REASON_CODE_EXCLUDED_BY_PROGRAM));
+}
+
+TEST_F(Rules2026_2Test, ACapsReasonNamesEveryCapThatRemovedAChild) {
+  // Family 1 with four enrolled senior-secondary children and a severely
+  // disabled primary-school child, decile 2, under 2026.1: three seniors +
+  // the disability = Rp8,400,000; the fourth senior was removed by the
+  // components and the children caps together, and GetDecision says so.
+  v1::RegisterFamilyRequest f = Family1();
+  auto child = [&](const std::string& nik, int year, v1::SchoolLevel level) {
+    v1::Member m = Person(nik, "Anak", v1::SEX_MALE, year, 7, 1, v1::RELATIONSHIP_CHILD);
+    m.mutable_attributes()->set_school_level(level);
+    m.mutable_attributes()->set_school_enrolled(true);
+    *f.mutable_family()->add_members() = m;
+    return f.mutable_family()->mutable_members(f.family().members_size() - 1)->mutable_attributes();
+  };
+  child("5271010107090004", 2009, v1::SCHOOL_LEVEL_SENIOR_SECONDARY);
+  child("5271010107090005", 2009, v1::SCHOOL_LEVEL_SENIOR_SECONDARY);
+  child("5271010107100006", 2010, v1::SCHOOL_LEVEL_SENIOR_SECONDARY);
+  child("5271010107100007", 2010, v1::SCHOOL_LEVEL_SENIOR_SECONDARY);
+  child("5271010107170008", 2017, v1::SCHOOL_LEVEL_PRIMARY)->set_disability(v1::DISABILITY_SEVERE);
+  ASSERT_GRPC_OK(Register(f));
+  v1::RecordWelfareAssessmentResponse resp;
+  ASSERT_GRPC_OK(stub_->RecordWelfareAssessment(Ctx().get(), Assess(kKk1, 2, "assess-1"), &resp));
+  Publish(Rules2026());
+  Settle();
+  const v1::GetDecisionResponse d = Decision(kKk1, "PKH", std::nullopt, std::nullopt, /*explain=*/true);
+  EXPECT_TRUE(d.recorded_agrees());
+  EXPECT_EQ(d.decision().yearly_amount(), 8'400'000);
+  EXPECT_THAT(Codes(d.decision()), ::testing::ElementsAre(v1::REASON_CODE_ELIGIBLE, v1::REASON_CODE_CAP_APPLIED,
+                                                          v1::REASON_CODE_CAP_APPLIED));
+  EXPECT_EQ(d.decision().reasons(1).text_en(),
+            "Components are capped at 4; 5 members qualify; 1 member left without a component (together with the "
+            "children cap)");
+  EXPECT_EQ(d.decision().reasons(2).text_en(),
+            "Children are capped at 3; 4 children qualify; 1 member left without a component (together with the "
+            "components cap)");
+  const v1::ClauseResult* left_out = Clause(d.decision(), "pkh.component.senior_secondary:5271010107100007");
+  ASSERT_NE(left_out, nullptr);
+  std::string removed_by;
+  for (const auto& in : left_out->inputs()) {
+    if (in.key() == "removed_by") removed_by = in.value();
+  }
+  EXPECT_EQ(removed_by, "max_components,max_children");
 }
 
 }  // namespace

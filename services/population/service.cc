@@ -60,6 +60,7 @@ absl::Status ValidateRegistration(const v1::FamilyRegistered& f, absl::CivilDay 
     return Invalid("family.split_from_kk_number", "must be empty: a split is recorded with SplitFamily");
   }
   if (f.members().empty()) return Invalid("family.members", "a family card lists at least one member");
+  JARING_RETURN_IF_ERROR(validation::ValidateText("family.address", f.address(), {}));
   std::set<std::string> niks;
   int heads = 0;
   for (int i = 0; i < f.members_size(); ++i) {
@@ -128,10 +129,32 @@ PopulationServiceImpl::Sender PopulationServiceImpl::SenderOf(const v1::CommandC
                 validation::RequestDigest(request)};
 }
 
-absl::Status PopulationServiceImpl::ValidateContext(const v1::CommandContext& ctx, absl::Time now,
-                                                    Times* times) const {
+absl::Status PopulationServiceImpl::ValidateContext(const v1::CommandContext& ctx, absl::Time now, Times* times,
+                                                    const std::optional<PayloadTime>& payload_time) const {
   JARING_RETURN_IF_ERROR(ValidateRequestId("context.request_id", ctx.request_id()));
-  JARING_RETURN_IF_ERROR(ValidateEventTimes(ctx, now, &times->occurred_at, &times->recorded_at));
+  if (payload_time.has_value() && !ctx.has_occurred_at()) {
+    // The payload's date is the event time.
+    v1::CommandContext dated = ctx;
+    *dated.mutable_occurred_at() = events::ToProtoTime(absl::FromCivil(payload_time->first, WibTimeZone()));
+    JARING_RETURN_IF_ERROR(ValidateEventTimes(dated, now, &times->occurred_at, &times->recorded_at));
+  } else {
+    JARING_RETURN_IF_ERROR(ValidateEventTimes(ctx, now, &times->occurred_at, &times->recorded_at));
+  }
+  if (payload_time.has_value()) {
+    const absl::CivilDay day = absl::ToCivilDay(times->occurred_at, WibTimeZone());
+    if (day < payload_time->first || day > payload_time->last) {
+      const std::string when =
+          payload_time->first == payload_time->last
+              ? absl::FormatCivilTime(payload_time->first)
+              : absl::StrCat(absl::FormatCivilTime(payload_time->first), "..",
+                             absl::FormatCivilTime(payload_time->last));
+      return Invalid(absl::StrCat("context.occurred_at, ", payload_time->field),
+                     absl::StrCat("disagree: occurred_at is ", absl::FormatCivilTime(day), " (WIB) but ",
+                                  payload_time->field, " is ", when,
+                                  "; the payload's date is the event time (leave occurred_at unset, or make them "
+                                  "agree)"));
+    }
+  }
   JARING_RETURN_IF_ERROR(validation::ValidateEnum("context.source", ctx.source(), v1::Source_descriptor(), true));
   JARING_RETURN_IF_ERROR(validation::ValidateText("context.actor", ctx.actor(), {.required = false}));
   if (!ctx.correlation_id().empty()) {
@@ -223,10 +246,11 @@ absl::StatusOr<v1::CommandResult> PopulationServiceImpl::Execute(const v1::Comma
                                                                  const auth::Principal& caller,
                                                                  const std::string& primary_kk,
                                                                  std::vector<std::string> lock_keys,
-                                                                 const Planner& plan) {
+                                                                 const Planner& plan,
+                                                                 const std::optional<PayloadTime>& payload_time) {
   JARING_RETURN_IF_ERROR(projection::RequireWriter(options_.mode, "population"));
   Times times;
-  JARING_RETURN_IF_ERROR(ValidateContext(ctx, clock_->Now(), &times));
+  JARING_RETURN_IF_ERROR(ValidateContext(ctx, clock_->Now(), &times, payload_time));
   const Sender sender = SenderOf(ctx, request, caller);
   // Two commands under one request id never run at once.
   lock_keys.push_back(absl::StrCat("q/", sender.request_id));
@@ -308,6 +332,12 @@ absl::StatusOr<v1::CommandResult> PopulationServiceImpl::RecordBirth(const v1::R
   if (birth.mother_nik().empty() && birth.no_mother_reason().empty()) {
     return Invalid("birth.mother_nik", "name the mother, or give no_mother_reason");
   }
+  if (!birth.mother_nik().empty()) {
+    JARING_RETURN_IF_ERROR(ValidateNik("birth.mother_nik", birth.mother_nik(), today));
+    if (birth.mother_nik() == birth.child().nik()) return Invalid("birth.mother_nik", "is the child's own NIK");
+  }
+  JARING_RETURN_IF_ERROR(validation::ValidateText("birth.no_mother_reason", birth.no_mother_reason(), {}));
+  const absl::CivilDay born = ToCivilDay(birth.child().birth_date());
   return Execute(r.context(), r, caller, r.kk_number(), {r.kk_number(), birth.child().nik()},
                  [&, birth](const Times&) -> absl::StatusOr<Envelopes> {
                    JARING_ASSIGN_OR_RETURN(v1::Family f, LiveFamily(r.kk_number(), "kk_number"));
@@ -319,6 +349,9 @@ absl::StatusOr<v1::CommandResult> PopulationServiceImpl::RecordBirth(const v1::R
                      if (mother->member().sex() != v1::SEX_FEMALE) {
                        return Conflict("birth.mother_nik", "the member named as mother is not a woman");
                      }
+                     if (born <= ToCivilDay(mother->member().birth_date())) {
+                       return Invalid("birth.child.birth_date", "is not after the mother's birth date");
+                     }
                    }
                    auto list = reader_.Memberships(birth.child().nik());
                    if (list.ok() && !list->memberships.empty()) {
@@ -327,7 +360,8 @@ absl::StatusOr<v1::CommandResult> PopulationServiceImpl::RecordBirth(const v1::R
                    v1::Envelope e = For(f.kk_number(), f.region_code());
                    *e.mutable_birth_recorded() = birth;
                    return Envelopes{std::move(e)};
-                 });
+                 },
+                 PayloadTime{"birth.child.birth_date", born, born});
 }
 
 absl::StatusOr<v1::CommandResult> PopulationServiceImpl::RecordDeath(const v1::RecordDeathRequest& r,
@@ -339,6 +373,9 @@ absl::StatusOr<v1::CommandResult> PopulationServiceImpl::RecordDeath(const v1::R
   if (ToCivilDay(r.death().date_of_death()) > today) {
     return Invalid("death.date_of_death", "is in the future");
   }
+  JARING_RETURN_IF_ERROR(
+      validation::ValidateText("death.certificate_number", r.death().certificate_number(), {.max_chars = 64}));
+  const absl::CivilDay died = ToCivilDay(r.death().date_of_death());
   return Execute(r.context(), r, caller, r.kk_number(), {r.kk_number(), r.death().nik()},
                  [&](const Times&) -> absl::StatusOr<Envelopes> {
                    JARING_ASSIGN_OR_RETURN(v1::Family f, LiveFamily(r.kk_number(), "kk_number"));
@@ -351,7 +388,8 @@ absl::StatusOr<v1::CommandResult> PopulationServiceImpl::RecordDeath(const v1::R
                    v1::Envelope e = For(f.kk_number(), f.region_code());
                    *e.mutable_death_recorded() = r.death();
                    return Envelopes{std::move(e)};
-                 });
+                 },
+                 PayloadTime{"death.date_of_death", died, died});
 }
 
 absl::StatusOr<v1::CommandResult> PopulationServiceImpl::MoveMember(const v1::MoveMemberRequest& r,
@@ -361,6 +399,8 @@ absl::StatusOr<v1::CommandResult> PopulationServiceImpl::MoveMember(const v1::Mo
   JARING_RETURN_IF_ERROR(ValidateKkNumber("to_kk_number", r.to_kk_number(), today));
   JARING_RETURN_IF_ERROR(ValidateNik("nik", r.nik(), today));
   if (r.from_kk_number() == r.to_kk_number()) return Invalid("to_kk_number", "is the same family");
+  JARING_RETURN_IF_ERROR(validation::ValidateEnum("relationship", r.relationship(), v1::Relationship_descriptor(), true));
+  JARING_RETURN_IF_ERROR(validation::ValidateText("reason", r.reason(), {}));
   if (r.relationship() == v1::RELATIONSHIP_HEAD) {
     return Invalid("relationship", "a member moves in as a member; change the head afterwards");
   }
@@ -402,6 +442,11 @@ absl::StatusOr<v1::CommandResult> PopulationServiceImpl::SplitFamily(const v1::S
   JARING_RETURN_IF_ERROR(ValidateRegionCode("new_region_code", r.new_region_code()));
   JARING_RETURN_IF_ERROR(ValidateKkInRegion("new_kk_number", r.new_kk_number(), r.new_region_code()));
   if (r.member_niks().empty()) return Invalid("member_niks", "name the members who leave");
+  for (int i = 0; i < r.member_niks_size(); ++i) {
+    JARING_RETURN_IF_ERROR(ValidateNik(absl::StrCat("member_niks[", i, "]"), r.member_niks(i), today));
+  }
+  JARING_RETURN_IF_ERROR(validation::ValidateText("reason", r.reason(), {}));
+  JARING_RETURN_IF_ERROR(validation::ValidateText("address", r.address(), {}));
   std::set<std::string> leaving(r.member_niks().begin(), r.member_niks().end());
   if (leaving.size() != static_cast<size_t>(r.member_niks_size())) return Invalid("member_niks", "lists a NIK twice");
   if (leaving.count(r.new_head_nik()) == 0) return Invalid("new_head_nik", "must be one of member_niks");
@@ -451,6 +496,7 @@ absl::StatusOr<v1::CommandResult> PopulationServiceImpl::ChangeHead(const v1::Ch
   const absl::CivilDay today = TodayIn(clock_->Now());
   JARING_RETURN_IF_ERROR(ValidateKkNumber("kk_number", r.kk_number(), today));
   JARING_RETURN_IF_ERROR(ValidateNik("new_head_nik", r.new_head_nik(), today));
+  JARING_RETURN_IF_ERROR(validation::ValidateText("reason", r.reason(), {}));
   return Execute(r.context(), r, caller, r.kk_number(), {r.kk_number()}, [&](const Times&) -> absl::StatusOr<Envelopes> {
     JARING_ASSIGN_OR_RETURN(v1::Family f, LiveFamily(r.kk_number(), "kk_number"));
     if (f.head_nik() == r.new_head_nik()) return Conflict("new_head_nik", "is already the head");
@@ -470,12 +516,20 @@ absl::StatusOr<v1::CommandResult> PopulationServiceImpl::RecordWelfareAssessment
     const v1::RecordWelfareAssessmentRequest& r, const auth::Principal& caller) {
   JARING_RETURN_IF_ERROR(ValidateKkNumber("kk_number", r.kk_number(), TodayIn(clock_->Now())));
   JARING_RETURN_IF_ERROR(ValidateAssessment("assessment", r.assessment()));
-  return Execute(r.context(), r, caller, r.kk_number(), {r.kk_number()}, [&](const Times&) -> absl::StatusOr<Envelopes> {
-    JARING_ASSIGN_OR_RETURN(v1::Family f, LiveFamily(r.kk_number(), "kk_number"));
-    v1::Envelope e = For(f.kk_number(), f.region_code());
-    *e.mutable_welfare_assessed() = r.assessment();
-    return Envelopes{std::move(e)};
-  });
+  // A round names a quarter ("2026-Q3"): the assessment happens on or after
+  // its first day (results are often made and reported after the quarter
+  // ends), and without occurred_at it is dated the quarter's first day.
+  const std::string& round = r.assessment().round();
+  const absl::CivilDay round_start(std::stoi(round.substr(0, 4)), 1 + 3 * (round[6] - '1'), 1);
+  return Execute(
+      r.context(), r, caller, r.kk_number(), {r.kk_number()},
+      [&](const Times&) -> absl::StatusOr<Envelopes> {
+        JARING_ASSIGN_OR_RETURN(v1::Family f, LiveFamily(r.kk_number(), "kk_number"));
+        v1::Envelope e = For(f.kk_number(), f.region_code());
+        *e.mutable_welfare_assessed() = r.assessment();
+        return Envelopes{std::move(e)};
+      },
+      PayloadTime{"assessment.round", round_start, absl::CivilDay(9999, 12, 31)});
 }
 
 absl::StatusOr<v1::CommandResult> PopulationServiceImpl::ChangeMemberAttributes(
@@ -491,6 +545,14 @@ absl::StatusOr<v1::CommandResult> PopulationServiceImpl::ChangeMemberAttributes(
   if (a.has_pregnancy_order() && a.pregnancy_order() < 1) {
     return Invalid("change.attributes.pregnancy_order", "must be 1 or more");
   }
+  if (a.has_disability()) {
+    JARING_RETURN_IF_ERROR(
+        validation::ValidateEnum("change.attributes.disability", a.disability(), v1::Disability_descriptor(), true));
+  }
+  if (a.has_school_level()) {
+    JARING_RETURN_IF_ERROR(validation::ValidateEnum("change.attributes.school_level", a.school_level(),
+                                                    v1::SchoolLevel_descriptor(), true));
+  }
   return Execute(r.context(), r, caller, r.kk_number(), {r.kk_number()}, [&](const Times&) -> absl::StatusOr<Envelopes> {
     JARING_ASSIGN_OR_RETURN(v1::Family f, LiveFamily(r.kk_number(), "kk_number"));
     const v1::FamilyMember* m = FindMember(f, r.change().nik());
@@ -498,6 +560,9 @@ absl::StatusOr<v1::CommandResult> PopulationServiceImpl::ChangeMemberAttributes(
     if (!m->alive()) return Conflict("change.nik", "this member is recorded as dead");
     if (a.has_pregnant() && a.pregnant() && m->member().sex() != v1::SEX_FEMALE) {
       return Invalid("change.attributes.pregnant", "only a woman can be recorded as pregnant");
+    }
+    if (a.has_pregnancy_order() && m->member().sex() != v1::SEX_FEMALE) {
+      return Invalid("change.attributes.pregnancy_order", "only a woman has a pregnancy order");
     }
     v1::Envelope e = For(f.kk_number(), f.region_code());
     *e.mutable_member_attributes_changed() = r.change();
@@ -512,6 +577,8 @@ absl::StatusOr<v1::CommandResult> PopulationServiceImpl::CorrectRecord(const v1:
   const v1::RecordCorrected& c = r.correction();
   if (c.corrected_event_id().empty()) return Invalid("correction.corrected_event_id", "is required");
   if (c.reason().empty()) return Invalid("correction.reason", "say why the record is corrected");
+  JARING_RETURN_IF_ERROR(validation::ValidateText("correction.reason", c.reason(), {.required = true}));
+  if (c.corrected_event_id().size() > 128) return Invalid("correction.corrected_event_id", "is longer than 128 characters");
   switch (c.correction_case()) {
     case v1::RecordCorrected::kMember:
       JARING_RETURN_IF_ERROR(ValidateMember("correction.member", c.member(), today));
@@ -533,6 +600,14 @@ absl::StatusOr<v1::CommandResult> PopulationServiceImpl::CorrectRecord(const v1:
     }
     if (target == nullptr) {
       return Conflict("correction.corrected_event_id", "is not an event of this family");
+    }
+    if (c.has_retraction()) {
+      for (const auto& h : history) {
+        if (h.event().has_record_corrected() && h.event().record_corrected().has_retraction() &&
+            h.event().record_corrected().corrected_event_id() == c.corrected_event_id()) {
+          return Conflict("correction.retraction", "this event is already retracted");
+        }
+      }
     }
     if (c.has_member()) {
       if (FindMember(f, c.member().nik()) == nullptr) {

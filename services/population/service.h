@@ -136,12 +136,23 @@ class PopulationServiceImpl final : public v1::PopulationService::Service {
   };
   static Sender SenderOf(const v1::CommandContext& ctx, const google::protobuf::Message& request,
                          const auth::Principal& caller);
+  // The date a command's payload carries (a date of death, a birth date, a
+  // DTSEN round's quarter): the event time (design.md "Time and order").
+  // context.occurred_at, when given, must fall on a day in [first, last]
+  // (WIB); when it is not given, the event time is `first` at 00:00 WIB.
+  struct PayloadTime {
+    std::string field;
+    absl::CivilDay first;
+    absl::CivilDay last;
+  };
   // Format checks common to every command's context (request id, times,
-  // source, labels).
-  absl::Status ValidateContext(const v1::CommandContext& ctx, absl::Time now, Times* times) const;
+  // source, labels). Errors name the field.
+  absl::Status ValidateContext(const v1::CommandContext& ctx, absl::Time now, Times* times,
+                               const std::optional<PayloadTime>& payload_time = std::nullopt) const;
   absl::StatusOr<v1::CommandResult> Execute(const v1::CommandContext& ctx, const google::protobuf::Message& request,
                                             const auth::Principal& caller, const std::string& primary_kk,
-                                            std::vector<std::string> lock_keys, const Planner& plan);
+                                            std::vector<std::string> lock_keys, const Planner& plan,
+                                            const std::optional<PayloadTime>& payload_time = std::nullopt);
   // The earlier result of `sender.request_id`, if any, when it was for the
   // same request; INVALID_ARGUMENT naming `field` when it was for another.
   absl::StatusOr<std::optional<v1::CommandResult>> Earlier(const Sender& sender, std::string_view primary_kk,

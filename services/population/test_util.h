@@ -201,6 +201,8 @@ class PopulationFixture : public ::testing::Test {
     *r.mutable_birth()->mutable_child() =
         Person(child, "Bayi", girl ? v1::SEX_FEMALE : v1::SEX_MALE, 2026, 11, day, v1::RELATIONSHIP_CHILD);
     r.mutable_birth()->set_mother_nik(mother);
+    // The birth date is the event time.
+    r.mutable_context()->clear_occurred_at();
     return r;
   }
   v1::RecordDeathRequest Death(const std::string& kk, const std::string& nik, v1::Date date,
@@ -210,6 +212,8 @@ class PopulationFixture : public ::testing::Test {
     r.set_kk_number(kk);
     r.mutable_death()->set_nik(nik);
     *r.mutable_death()->mutable_date_of_death() = date;
+    // The date of death is the event time.
+    r.mutable_context()->clear_occurred_at();
     return r;
   }
   v1::ChangeMemberAttributesRequest Attr(const std::string& kk, const std::string& nik,

@@ -1548,10 +1548,19 @@ TEST_F(JaringctlAppealsE2eTest, CorrectionUpheldExclusionReportWithdrawnQueueAnd
     EXPECT_THAT(r.out, HasSubstr("--request-id " + rid)) << r;
     EXPECT_THAT(FullNiksIn(r.Both(), all_niks), ::testing::IsEmpty()) << r;
 
-    CtlResult again = Ctl({"appeal", "file", "--kind", "correction", "--kk", X.kk, "--program", "BPNT", "--filer",
-                           "member", "--filer-nik", X.niks[0], "--statement", "Desil kami salah", "--request-id", rid});
+    CtlResult again = Ctl({"appeal", "file", "--kind", "correction", "--kk", X.kk, "--program", "bpnt", "--filer",
+                           "member", "--filer-nik", X.niks[0], "--statement",
+                           "Desil kami salah: rumah kami semi permanen, kepala keluarga buruh harian", "--request-id",
+                           rid});
     ASSERT_EQ(again.exit_code, 0) << again;
     EXPECT_THAT(again.out, HasSubstr("existing appeal " + correction_id + ": nothing appended")) << again;
+    // The same id with another statement is another request: refused, naming
+    // request_id, and nothing of the first appeal is told.
+    CtlResult other = Ctl({"appeal", "file", "--kind", "correction", "--kk", X.kk, "--program", "bpnt", "--filer",
+                           "member", "--filer-nik", X.niks[0], "--statement", "Desil kami salah", "--request-id", rid});
+    EXPECT_EQ(other.exit_code, 1) << other;
+    EXPECT_THAT(other.err, HasSubstr("INVALID_ARGUMENT: request_id")) << other;
+    EXPECT_THAT(other.Both(), Not(HasSubstr(correction_id))) << other;
     // Another request id, the same family, program and kind: the open one.
     CtlResult j = Ctl({"--json", "appeal", "file", "--kind", "data-correction", "--kk", X.kk, "--program", "BPNT",
                        "--filer", "member", "--filer-nik", X.niks[0], "--statement", "Desil kami salah"});
@@ -1631,7 +1640,8 @@ TEST_F(JaringctlAppealsE2eTest, CorrectionUpheldExclusionReportWithdrawnQueueAnd
     EXPECT_THAT(r.out, HasSubstr("current    " + resulting.decision_id())) << r;
     EXPECT_THAT(r.out, ::testing::ContainsRegex("verification +\\S+ \\S+ WIB +met ")) << r;
     EXPECT_THAT(r.out, ::testing::ContainsRegex("decision +\\S+ \\S+ WIB +met ")) << r;
-    EXPECT_THAT(r.out, ::testing::ContainsRegex("assigned +jaringctl +assigned to verifier V-07")) << r;
+    // The actor is who the token proves, not the client's label.
+    EXPECT_THAT(r.out, ::testing::ContainsRegex("assigned +national:e2e-operator +assigned to verifier V-07")) << r;
     EXPECT_THAT(r.out, HasSubstr("jaring.population.v1[")) << r;
     EXPECT_THAT(FullNiksIn(r.Both(), all_niks), ::testing::IsEmpty()) << r;
   }

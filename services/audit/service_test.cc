@@ -166,7 +166,10 @@ TEST_F(AuditTest, EligibleOnADateWithTheDecisionOnRecordAndWhetherTodaysKnowledg
   // one-person family stays on record for that date, but today's knowledge
   // disagrees; and from now on it is not listed.
   SetNow(Now() + absl::Hours(24 * 7));
-  v1::RecordDeathRequest death = Death(kSoloKk, "5271010211790004", D(2026, 11, 20), "death-solo");
+  // The date of death is the event time: the day before `before` (WIB).
+  const absl::CivilDay died = WibDay(before - absl::Hours(24));
+  v1::RecordDeathRequest death = Death(kSoloKk, "5271010211790004",
+                                       D(static_cast<int>(died.year()), died.month(), died.day()), "death-solo");
   SetTime(death.mutable_context(), before - absl::Hours(24), std::nullopt);
   v1::RecordDeathResponse dr;
   ASSERT_GRPC_OK(stub_->RecordDeath(Ctx().get(), death, &dr));

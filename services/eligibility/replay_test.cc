@@ -63,10 +63,14 @@ TEST_F(EligibilityReplayTest, DecisionAsOfAnyDateEqualsARebuildUpToThatDate) {
       const std::string& kk = kks[rng() % kks.size()];
       const std::string rid = absl::StrCat("d", day, "-", k);
       switch (rng() % 4) {
-        case 0:  // a reassessment, sometimes reported days after it happened
-          ASSERT_GRPC_OK(AssessFamily(kk, 1 + static_cast<int>(rng() % 10), "2026-Q3", rid,
-                                      absl::Hours(1 + static_cast<int>(rng() % 5) * 24)));
+        case 0: {  // a reassessment, sometimes reported days after it happened
+          const absl::Duration late = absl::Hours(1 + static_cast<int>(rng() % 5) * 24);
+          // The round is the quarter it happened in (the payload's date is
+          // the event time): Q2 in June, Q3 from July.
+          const char* round = WibDay(Now() - late) < absl::CivilDay(2026, 7, 1) ? "2026-Q2" : "2026-Q3";
+          ASSERT_GRPC_OK(AssessFamily(kk, 1 + static_cast<int>(rng() % 10), round, rid, late));
           break;
+        }
         case 1: {  // a death
           const v1::Family f = GetFamilyOrDie(kk);
           const v1::FamilyMember& m = f.members(static_cast<int>(rng() % static_cast<uint64_t>(f.members_size())));

@@ -1,5 +1,7 @@
 #include "services/eligibility/service.h"
 
+#include "libs/validation/validation.h"
+
 #include <algorithm>
 #include <map>
 #include <set>
@@ -159,6 +161,9 @@ absl::StatusOr<v1::PublishRuleSetResponse> EligibilityServiceImpl::PublishRuleSe
   if (!r.has_rule_set()) return Invalid("rule_set", "is required");
   if (!r.rule_set().has_effective_from()) return Invalid("rule_set.effective_from", "is required");
   if (r.rule_set().effective_from().seconds() <= 0) return Invalid("rule_set.effective_from", "must be after 1970");
+  // The bound every command shares: a later date could not be read back as
+  // RFC 3339 (a reader's JSON would break).
+  JARING_RETURN_IF_ERROR(validation::ValidateTimestamp("rule_set.effective_from", r.rule_set().effective_from()));
   JARING_RETURN_IF_ERROR(rules::ValidateRuleSet(r.rule_set()));
   const std::string hash = rules::ContentHash(r.rule_set());
 

@@ -173,6 +173,12 @@ TEST_F(EligibilityServiceTest, PublishRefusesInvalidAndConflictingRuleSets) {
   grpc::Status st = elig_stub_->PublishRuleSet(Ctx().get(), r, &resp);
   EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(st.error_message(), HasSubstr("rule_set.effective_from"));
+  // After 9999-12-31: no reader could print it.
+  *r.mutable_rule_set() = Rules2026();
+  r.mutable_rule_set()->mutable_effective_from()->set_seconds(253402300800);
+  st = elig_stub_->PublishRuleSet(Ctx().get(), r, &resp);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(st.error_message(), HasSubstr("rule_set.effective_from: is after 9999-12-31"));
 
   *r.mutable_rule_set() = Rules2026();
   for (auto& p : *r.mutable_rule_set()->mutable_programs()) {

@@ -28,6 +28,7 @@ std::string KindName(v1::AppealKind kind) { return std::to_string(static_cast<in
 
 std::string Seen(std::string_view event_id) { return absl::StrCat("i/", Av(event_id)); }
 std::string Family(std::string_view kk) { return absl::StrCat("f/", Av(kk)); }
+std::string Timeline(std::string_view kk) { return absl::StrCat("t/", Av(kk)); }
 std::string FamilyEvent(std::string_view kk, std::string_view event_id) {
   return absl::StrCat("h/", Av(kk), "/", Av(event_id));
 }
@@ -159,19 +160,6 @@ bool IsOpen(v1::AppealState s) { return s != v1::APPEAL_STATE_CLOSED && s != v1:
 std::optional<std::string> QueueKey(const v1::Appeal& a) {
   if (!IsOpen(a.state())) return std::nullopt;
   return keys::Queue(NearestPendingDue(a).value_or(kNoDeadline), a.appeal_id());
-}
-
-// A population envelope trimmed to what a correction of it needs: its id
-// and type, and the person of a birth or death (retractions).
-std::string TrimmedEnvelope(const v1::Envelope& e) {
-  v1::Envelope t;
-  t.set_event_id(e.event_id());
-  t.set_event_type(e.event_type());
-  t.set_key(e.key());
-  if (e.has_birth_recorded()) *t.mutable_birth_recorded()->mutable_child() = e.birth_recorded().child();
-  if (e.has_death_recorded()) t.mutable_death_recorded()->set_nik(e.death_recorded().nik());
-  if (e.has_welfare_assessed()) *t.mutable_welfare_assessed() = e.welfare_assessed();
-  return t.SerializeAsString();
 }
 
 v1::DecisionRef RefOf(const v1::Decision& d) {
@@ -317,11 +305,11 @@ absl::Status AppealsApplier::Apply(const projection::Event& event, projection::B
 absl::Status AppealsApplier::ApplyPopulation(const projection::Event& event, projection::Batch& batch) {
   const v1::Envelope& e = event.envelope;
   const std::string& kk = e.key();
-  JARING_RETURN_IF_ERROR(family::FoldIntoBatch(event, batch, keys::Family(kk),
-                                               [](std::string_view id) { return keys::Seen(id); })
-                             .status());
+  // The whole envelope: a late report re-folds the family from its events.
   const std::string stored = keys::FamilyEvent(kk, e.event_id());
-  batch.Put(stored, TrimmedEnvelope(e));
+  JARING_RETURN_IF_ERROR(
+      family::FoldIntoBatch(event, batch, {keys::Family(kk), keys::Timeline(kk), stored}).status());
+  batch.Put(stored, event.record.value);
   batch.Put(keys::Seen(e.event_id()), stored);
   batch.Put(keys::LastEvent(kk), e.event_id());
   if (e.has_record_corrected() && !e.record_corrected().appeal_id().empty()) {

@@ -10,8 +10,8 @@
 //   i/<event id>                     "" or the stored envelope's key (every
 //                                    event applied; drops a duplicate)
 //   f/<kk>                           v1::Family, folded
-//   h/<kk>/<event id>                the family's population envelope,
-//                                    trimmed to what corrections need
+//   t/<kk>                           v1::FamilyTimeline (its h/ keys)
+//   h/<kk>/<event id>                the family's population envelope
 //   l/<kk>                           the family's last population event id
 //   x/<appeal id>                    BE32 partition, BE64 offset: where the
 //                                    appeal's correction landed on population
@@ -65,6 +65,7 @@ namespace jaring::appeals {
 namespace keys {
 std::string Seen(std::string_view event_id);
 std::string Family(std::string_view kk);
+std::string Timeline(std::string_view kk);
 std::string FamilyEvent(std::string_view kk, std::string_view event_id);
 std::string LastEvent(std::string_view kk);
 std::string CorrectionAt(std::string_view appeal_id);

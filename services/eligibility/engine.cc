@@ -13,6 +13,7 @@
 #include "libs/base/strings.h"
 #include "libs/events/envelope.h"
 #include "libs/events/topics.h"
+#include "libs/family/batch_fold.h"
 #include "libs/rules/compact.h"
 #include "libs/rules/evaluate.h"
 #include "services/eligibility/outcome.h"
@@ -167,6 +168,7 @@ absl::Status Engine::EvaluateFamily(const rocksdb::Snapshot* snapshot, const std
   }
 
   std::string causation;
+  v1::EvaluationTrigger recorded_trigger = trigger;
   for (v1::Decision& d : decisions) {
     auto rec = recorded.find(d.program());
     const v1::Decision* before = rec == recorded.end() ? nullptr : &rec->second.eligibility_decided().decision();
@@ -179,6 +181,13 @@ absl::Status Engine::EvaluateFamily(const rocksdb::Snapshot* snapshot, const std
       JARING_RETURN_IF_ERROR(RocksError(s));
       v1::Envelope last;
       if (s.ok() && last.ParseFromString(value)) causation = last.event_id();
+      // A late report re-folded the family's history: say so.
+      s = db->Get(ro, keys::Timeline(kk), &value);
+      JARING_RETURN_IF_ERROR(RocksError(s));
+      v1::FamilyTimeline timeline;
+      if (s.ok() && timeline.ParseFromString(value) && family::LastWasLate(timeline, last)) {
+        recorded_trigger = v1::EVALUATION_TRIGGER_LATE_REPORT;
+      }
     } else if (causation.empty() && trigger == v1::EVALUATION_TRIGGER_RULE_SET) {
       causation = ctx.rules->event_id;
     }
@@ -212,7 +221,7 @@ absl::Status Engine::EvaluateFamily(const rocksdb::Snapshot* snapshot, const std
     env.set_causation_id(causation);
     env.set_correlation_id(causation.empty() ? id : causation);
     v1::EligibilityDecided* ed = env.mutable_eligibility_decided();
-    ed->set_trigger(trigger);
+    ed->set_trigger(recorded_trigger);
     if (before != nullptr) {
       ed->set_supersedes_decision_id(before->decision_id());
       ed->set_previously_eligible(before->eligible());

@@ -21,6 +21,7 @@ namespace jaring::eligibility {
 
 namespace keys {
 std::string Family(std::string_view kk) { return absl::StrCat("f/", Av(kk)); }
+std::string Timeline(std::string_view kk) { return absl::StrCat("t/", Av(kk)); }
 std::string Compact(std::string_view kk) { return absl::StrCat("k/", Av(kk)); }
 std::string Position(std::string_view kk) { return absl::StrCat("p/", Av(kk)); }
 std::string HistoryPrefix(std::string_view kk) { return absl::StrCat("h/", Av(kk), "/"); }
@@ -119,13 +120,12 @@ absl::Status EligibilityApplier::ApplyPopulation(const projection::Event& event,
     JARING_ASSIGN_OR_RETURN(v1::Family * before, batch.Mutable<v1::Family>(keys::Family(kk)));
     region_before = before->region_code();
   }
-  JARING_ASSIGN_OR_RETURN(v1::Family * family,
-                          family::FoldIntoBatch(event, batch, keys::Family(kk),
-                                                [](std::string_view id) { return keys::EventSeen(id); }));
-
   const int32_t partition = event.record.partition;
   const int64_t offset = event.record.offset;
   const std::string history_key = keys::History(kk, partition, offset);
+  JARING_ASSIGN_OR_RETURN(family::Folded folded,
+                          family::FoldIntoBatch(event, batch, {keys::Family(kk), keys::Timeline(kk), history_key}));
+  v1::Family* family = folded.family;
   batch.Put(history_key, event.record.value);
   // The seen marker of a population event points at its history entry, for
   // corrections of it.

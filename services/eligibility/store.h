@@ -7,6 +7,8 @@
 //
 // Key layout (docs/formats/eligibility-store.md):
 //   f/<kk>                          v1::Family, folded
+//   t/<kk>                          v1::FamilyTimeline (its h/ keys, for
+//                                   re-folding after a late report)
 //   k/<kk>                          the family for the compact evaluator and
 //                                   the digests of its recorded decisions
 //                                   (outcome.h)
@@ -51,6 +53,7 @@ namespace jaring::eligibility {
 
 namespace keys {
 std::string Family(std::string_view kk);
+std::string Timeline(std::string_view kk);
 inline constexpr std::string_view kCompactPrefix = "k/";
 std::string Compact(std::string_view kk);
 std::string Position(std::string_view kk);

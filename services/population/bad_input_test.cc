@@ -150,5 +150,29 @@ TEST_F(BadInputTest, APayloadDateIsTheEventTime) {
                   "context.occurred_at, assessment.round: disagree");
 }
 
+// A command is accepted only when it folds cleanly at its event time: a
+// death dated before the person joined the family is refused (the fold
+// would have to ignore it), with nothing appended; a death dated after the
+// move is recorded.
+TEST_F(BadInputTest, ACommandThatContradictsTheFamilyAtItsEventTimeIsRefused) {
+  ASSERT_GRPC_OK(Register(Family1()));  // 2026-11-23
+  ASSERT_GRPC_OK(Register(Family2()));
+  SetNow(Day(2026, 12, 3));
+  v1::MoveMemberResponse mr;
+  ASSERT_GRPC_OK(stub_->MoveMember(Ctx().get(), Move(kKk1, kChild1, kKk2, "move-1"), &mr));
+  SetNow(Day(2026, 12, 5));
+  v1::RecordDeathResponse dr;
+  EXPECT_REJECTED(stub_->RecordDeath(Ctx().get(), Death(kKk2, kChild1, D(2026, 11, 28), "death-early"), &dr),
+                  grpc::StatusCode::FAILED_PRECONDITION,
+                  std::string("death.date_of_death: at its event time this contradicts family ") + kKk2 +
+                      "'s record (death of a person not in the family)");
+  EXPECT_TRUE(GetFamilyOrDie(kKk2).conflicts().empty());
+  ASSERT_GRPC_OK(stub_->RecordDeath(Ctx().get(), Death(kKk2, kChild1, D(2026, 12, 4), "death-after"), &dr));
+  const v1::Family f = GetFamilyOrDie(kKk2);
+  EXPECT_TRUE(f.conflicts().empty());
+  ASSERT_NE(FindMember(f, kChild1), nullptr);
+  EXPECT_FALSE(FindMember(f, kChild1)->alive());
+}
+
 }  // namespace
 }  // namespace jaring::population

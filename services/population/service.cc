@@ -13,6 +13,7 @@
 #include "libs/events/envelope.h"
 #include "libs/events/topics.h"
 #include "libs/base/grpc_status.h"
+#include "libs/family/batch_fold.h"
 #include "libs/family/fold.h"
 #include "services/population/validation.h"
 #include "libs/validation/validation.h"
@@ -233,6 +234,49 @@ absl::StatusOr<std::vector<v1::EventPosition>> PopulationServiceImpl::AppendAndA
   return out;
 }
 
+absl::Status PopulationServiceImpl::CheckEventTimeFold(const Envelopes& events, std::string_view field) const {
+  std::map<std::string, std::vector<const v1::Envelope*>> by_family;
+  for (const v1::Envelope& e : events) by_family[e.key()].push_back(&e);
+  for (const auto& [kk, fresh] : by_family) {
+    JARING_ASSIGN_OR_RETURN(std::optional<v1::FamilyTimeline> timeline, reader_.Timeline(kk));
+    absl::StatusOr<v1::Family> live = reader_.GetFamily(kk);
+    if (!live.ok() && !absl::IsNotFound(live.status())) return live.status();
+    const v1::Family before = live.ok() ? *std::move(live) : v1::Family();
+    v1::Family after;
+    const bool latest =
+        !timeline.has_value() || std::all_of(fresh.begin(), fresh.end(), [&](const v1::Envelope* e) {
+          return family::FoldsAsLatest(*timeline, *e);
+        });
+    if (latest) {
+      // On top of the family as it is: no history to read.
+      after = before;
+      for (const v1::Envelope* e : fresh) JARING_RETURN_IF_ERROR(family::FoldLatest(*e, &after));
+    } else {
+      JARING_ASSIGN_OR_RETURN(std::vector<v1::HistoryEntry> history, reader_.History(kk, std::nullopt));
+      std::vector<const v1::Envelope*> all;
+      all.reserve(history.size() + fresh.size());
+      for (const v1::HistoryEntry& h : history) all.push_back(&h.event());
+      all.insert(all.end(), fresh.begin(), fresh.end());
+      JARING_ASSIGN_OR_RETURN(after, family::FoldAll(all));
+    }
+    std::set<std::pair<std::string, std::string>> known;
+    for (const v1::FoldConflict& c : before.conflicts()) known.emplace(c.event_id(), c.reason());
+    for (const v1::FoldConflict& c : after.conflicts()) {
+      if (known.count({c.event_id(), c.reason()}) > 0) continue;
+      const bool own = std::any_of(fresh.begin(), fresh.end(),
+                                   [&](const v1::Envelope* e) { return e->event_id() == c.event_id(); });
+      return Conflict(field,
+                      absl::StrCat(own ? absl::StrCat("at its event time this contradicts family ", kk,
+                                                      "'s record (", c.reason(), ")")
+                                       : absl::StrCat("at its event time this leaves family ", kk, "'s ",
+                                                      c.event_type(), " ", c.event_id(),
+                                                      " contradicting the record (", c.reason(), ")"),
+                                   "; check the dates, or correct the family's other events first"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<v1::Family> PopulationServiceImpl::LiveFamily(std::string_view kk, std::string_view field) const {
   absl::StatusOr<v1::Family> f = reader_.GetFamily(kk);
   if (absl::IsNotFound(f.status())) {
@@ -279,6 +323,8 @@ absl::StatusOr<v1::CommandResult> PopulationServiceImpl::Execute(const v1::Comma
   }
   JARING_ASSIGN_OR_RETURN(Envelopes events, plan(times));
   StampHeaders(ctx, sender, times, events);
+  JARING_RETURN_IF_ERROR(
+      CheckEventTimeFold(events, payload_time.has_value() ? payload_time->field : "context.occurred_at"));
   JARING_ASSIGN_OR_RETURN(std::vector<v1::EventPosition> positions, AppendAndApply(events));
   v1::CommandResult result;
   for (auto& p : positions) *result.add_events() = std::move(p);

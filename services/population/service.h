@@ -157,6 +157,13 @@ class PopulationServiceImpl final : public v1::PopulationService::Service {
   // same request; INVALID_ARGUMENT naming `field` when it was for another.
   absl::StatusOr<std::optional<v1::CommandResult>> Earlier(const Sender& sender, std::string_view primary_kk,
                                                            std::string_view field) const;
+  // A command is accepted only when its events fold, at their event time,
+  // without a contradiction the family did not already have (a death dated
+  // before the person joined the family, a backdated move-out that later
+  // events still refer to). A late report or a correction re-folds the
+  // family here, exactly as every projection will. FAILED_PRECONDITION
+  // naming `field` and the contradiction otherwise.
+  absl::Status CheckEventTimeFold(const std::vector<v1::Envelope>& events, std::string_view field) const;
   // Stamps headers, appends, waits for the projection.
   absl::StatusOr<std::vector<v1::EventPosition>> AppendAndApply(std::vector<v1::Envelope>& events);
   void StampHeaders(const v1::CommandContext& ctx, const Sender& sender, const Times& times,

@@ -14,14 +14,13 @@
 #include "libs/base/status.h"
 #include "libs/base/strings.h"
 #include "libs/events/envelope.h"
+#include "libs/family/batch_fold.h"
 #include "libs/family/fold.h"
 #include "services/population/validation.h"
 #include "libs/projection/rocks_error.h"
 
 namespace jaring::population {
 
-using family::ApplyToFamily;
-using family::EventLookup;
 using family::FindMember;
 namespace {
 
@@ -32,6 +31,7 @@ std::string VersionKey(std::string_view kk, int64_t version) {
 }
 
 std::string EventKey(std::string_view event_id) { return absl::StrCat("e/", Av(event_id)); }
+std::string TimelineKey(std::string_view kk) { return absl::StrCat("t/", Av(kk)); }
 
 std::string FindingKey(std::string_view region, std::string_view id) {
   return absl::StrCat("o/", Av(region), "/", Av(id));
@@ -303,7 +303,7 @@ absl::Status PopulationApplier::Apply(const projection::Event& event, projection
   JARING_ASSIGN_OR_RETURN(v1::Family * family, batch.Mutable<v1::Family>(FamilyKey(kk)));
   const v1::Family before = *family;
 
-  // Earlier events of this family, for corrections.
+  // The event a correction corrects (for memberships and findings).
   std::optional<v1::Envelope> corrected;
   if (e.has_record_corrected()) {
     JARING_ASSIGN_OR_RETURN(std::optional<std::string> where, batch.Get(EventKey(e.record_corrected().corrected_event_id())));
@@ -315,11 +315,20 @@ absl::Status PopulationApplier::Apply(const projection::Event& event, projection
       if (h.has_value() && entry.ParseFromString(*h)) corrected = entry.event();
     }
   }
-  const EventLookup lookup = [&](std::string_view id) -> const v1::Envelope* {
-    return corrected.has_value() && Sv(corrected->event_id()) == id ? &*corrected : nullptr;
-  };
-  JARING_RETURN_IF_ERROR(ApplyToFamily(e, lookup, family));
-  const int64_t version = family->version();
+  // Every event counts one version, so its history key is known before the
+  // fold (a late report re-folds the family from these keys).
+  const int64_t version = before.version() + 1;
+  JARING_ASSIGN_OR_RETURN(family::Folded folded,
+                          family::FoldIntoBatch(event, batch, {FamilyKey(kk), TimelineKey(kk), VersionKey(kk, version)},
+                                                [](std::string_view bytes, v1::Envelope* out) {
+                                                  v1::HistoryEntry entry;
+                                                  if (!entry.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+                                                    return false;
+                                                  }
+                                                  *out = std::move(*entry.mutable_event());
+                                                  return true;
+                                                }));
+  family = folded.family;
 
   // History, event index, request index.
   v1::EventPosition pos;
@@ -434,6 +443,16 @@ absl::StatusOr<v1::Family> PopulationReader::GetFamily(std::string_view kk) cons
   return f;
 }
 
+absl::StatusOr<std::optional<v1::FamilyTimeline>> PopulationReader::Timeline(std::string_view kk) const {
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), TimelineKey(kk), &value);
+  if (s.IsNotFound()) return std::nullopt;
+  JARING_RETURN_IF_ERROR(RocksError(s));
+  v1::FamilyTimeline t;
+  if (!t.ParseFromString(value)) return absl::DataLossError(absl::StrCat("corrupt timeline of family ", Av(kk)));
+  return t;
+}
+
 absl::StatusOr<std::vector<v1::HistoryEntry>> PopulationReader::History(
     std::string_view kk, std::optional<int64_t> recorded_at_or_before_ms) const {
   std::vector<v1::HistoryEntry> out;
@@ -456,23 +475,14 @@ absl::StatusOr<std::vector<v1::HistoryEntry>> PopulationReader::History(
 absl::StatusOr<v1::Family> PopulationReader::FamilyAt(std::string_view kk, std::optional<int64_t> as_known_at_ms,
                                                       std::optional<int64_t> as_of_ms) const {
   JARING_ASSIGN_OR_RETURN(std::vector<v1::HistoryEntry> history, History(kk, as_known_at_ms));
-  std::map<std::string, const v1::Envelope*, std::less<>> by_id;
-  v1::Family family;
-  const EventLookup lookup = [&](std::string_view id) -> const v1::Envelope* {
-    auto it = by_id.find(id);
-    return it == by_id.end() ? nullptr : it->second;
-  };
-  for (const v1::HistoryEntry& entry : history) {
-    const v1::Envelope& e = entry.event();
-    by_id[e.event_id()] = &e;
-    if (as_of_ms && events::ToMillis(e.occurred_at()) > *as_of_ms) continue;
-    if (family.kk_number().empty() && !e.has_family_registered()) continue;
-    JARING_RETURN_IF_ERROR(ApplyToFamily(e, lookup, &family));
-  }
-  if (family.kk_number().empty()) {
+  std::vector<const v1::Envelope*> events;
+  events.reserve(history.size());
+  for (const v1::HistoryEntry& entry : history) events.push_back(&entry.event());
+  JARING_ASSIGN_OR_RETURN(std::optional<v1::Family> family, family::FoldEnvelopes(events, as_of_ms));
+  if (!family.has_value()) {
     return absl::NotFoundError(absl::StrCat("family ", Av(kk), " did not exist at that date"));
   }
-  return family;
+  return *std::move(family);
 }
 
 absl::StatusOr<MembershipList> PopulationReader::Memberships(std::string_view nik) const {

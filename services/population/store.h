@@ -81,6 +81,8 @@ class PopulationReader {
   absl::StatusOr<v1::Family> FamilyAt(std::string_view kk, std::optional<int64_t> as_known_at_ms,
                                       std::optional<int64_t> as_of_ms) const;
   absl::StatusOr<MembershipList> Memberships(std::string_view nik) const;
+  // The index of the family's events (nullopt before its first event).
+  absl::StatusOr<std::optional<v1::FamilyTimeline>> Timeline(std::string_view kk) const;
   // Families whose region code starts with the prefix, from `after_kk`
   // (exclusive; a page token), at most `limit`.
   absl::StatusOr<std::vector<v1::Family>> ListFamilies(std::string_view region_prefix, std::string_view after,

@@ -40,8 +40,6 @@
 
 namespace jaring::population {
 
-using family::ApplyToFamily;
-using family::EventLookup;
 using family::FindMember;
 
 inline constexpr char kKk1[] = "5271011503200001";

@@ -10,8 +10,10 @@ constexpr int64_t kStartMs = 1767225600000;  // 2026-01-01
 const char* kNames[] = {"Siti", "Ahmad", "Nur", "Budi", "Dewi", "Lalu", "Baiq", "Made", "Wayan", "Rina"};
 }  // namespace
 
-SyntheticPopulation::SyntheticPopulation(int64_t families, uint64_t seed)
-    : families_(families), members_(static_cast<size_t>(families), 0), rng_(seed), now_ms_(kStartMs) {}
+SyntheticPopulation::SyntheticPopulation(int64_t families, uint64_t seed, double backdated)
+    : families_(families), members_(static_cast<size_t>(families), 0), niks_(static_cast<size_t>(families)),
+      rng_(seed), now_ms_(kStartMs),
+      backdated_(backdated) {}
 
 std::string SyntheticPopulation::Kk(int64_t family) const {
   // Kota Mataram (52.71), registration date 010126 style, serial.
@@ -30,7 +32,9 @@ v1::Envelope SyntheticPopulation::Base(int64_t family) {
   e.set_key(Kk(family));
   e.set_region_code(absl::StrFormat("52.71.%02d.%04d", 1 + family % 6, 1001 + family % 50));
   now_ms_ += 1 + static_cast<int64_t>(rng_() % 3);
-  *e.mutable_occurred_at() = events::ToProtoTime(absl::FromUnixMillis(now_ms_ - 86400000LL * (rng_() % 30)));
+  const bool backdated = backdated_ >= 1.0 || static_cast<double>(rng_() % 1000000) < backdated_ * 1e6;
+  const int64_t back_ms = backdated ? 86400000LL * static_cast<int64_t>(rng_() % 30) : 0;
+  *e.mutable_occurred_at() = events::ToProtoTime(absl::FromUnixMillis(now_ms_ - back_ms));
   *e.mutable_recorded_at() = events::ToProtoTime(absl::FromUnixMillis(now_ms_));
   e.set_source(v1::SOURCE_DUKCAPIL);
   e.set_actor("dukcapil-feed");
@@ -54,6 +58,7 @@ v1::Envelope SyntheticPopulation::Next() {
       const bool female = m == 1 || (m > 1 && rng_() % 2 == 0);
       const int year = m < 2 ? 1970 + static_cast<int>(rng_() % 30) : 2005 + static_cast<int>(rng_() % 20);
       mem->set_nik(Nik(f, m, female, year));
+      niks_[static_cast<size_t>(f)].push_back(mem->nik());
       mem->set_full_name(absl::StrCat(kNames[rng_() % 10], " ", kNames[rng_() % 10]));
       mem->set_sex(female ? v1::SEX_FEMALE : v1::SEX_MALE);
       mem->mutable_birth_date()->set_year(year);
@@ -79,7 +84,7 @@ v1::Envelope SyntheticPopulation::Next() {
       e.set_source(v1::SOURCE_BPS_DTSEN);
     } else if (kind < 85) {
       auto* c = e.mutable_member_attributes_changed();
-      c->set_nik(Nik(f, static_cast<int>(rng_() % static_cast<uint64_t>(n)), false, 2010));
+      c->set_nik(niks_[static_cast<size_t>(f)][rng_() % static_cast<uint64_t>(n)]);
       c->mutable_attributes()->set_school_level(v1::SCHOOL_LEVEL_JUNIOR_SECONDARY);
       c->mutable_attributes()->set_school_enrolled(rng_() % 5 != 0);
       e.set_source(v1::SOURCE_DINSOS);
@@ -88,17 +93,18 @@ v1::Envelope SyntheticPopulation::Next() {
       auto* child = b->mutable_child();
       const bool female = rng_() % 2 == 0;
       child->set_nik(Nik(f, n, female, 2026));
+      niks_[static_cast<size_t>(f)].push_back(child->nik());
       child->set_full_name(absl::StrCat("Bayi ", kNames[rng_() % 10]));
       child->set_sex(female ? v1::SEX_FEMALE : v1::SEX_MALE);
       child->mutable_birth_date()->set_year(2026);
       child->mutable_birth_date()->set_month(1 + static_cast<int>(rng_() % 12));
       child->mutable_birth_date()->set_day(1 + static_cast<int>(rng_() % 28));
       child->set_relationship(v1::RELATIONSHIP_CHILD);
-      b->set_mother_nik(Nik(f, 1, true, 1980));
+      b->set_mother_nik(niks_[static_cast<size_t>(f)][1 % niks_[static_cast<size_t>(f)].size()]);
       members_[static_cast<size_t>(f)] = static_cast<uint8_t>(n + 1);
     } else {
       auto* d = e.mutable_death_recorded();
-      d->set_nik(Nik(f, static_cast<int>(rng_() % static_cast<uint64_t>(n)), false, 1950));
+      d->set_nik(niks_[static_cast<size_t>(f)][rng_() % static_cast<uint64_t>(n)]);
       d->mutable_date_of_death()->set_year(2026);
       d->mutable_date_of_death()->set_month(1 + static_cast<int>(rng_() % 12));
       d->mutable_date_of_death()->set_day(1 + static_cast<int>(rng_() % 28));

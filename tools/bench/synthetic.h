@@ -15,7 +15,11 @@ namespace jaring::bench {
 
 class SyntheticPopulation {
  public:
-  SyntheticPopulation(int64_t families, uint64_t seed);
+  // `backdated`: the share of events (0 to 1) whose occurred_at lies up to
+  // 30 days before their report; the others are reported as they happen.
+  // Backdated events of a family arrive out of event-time order, so the
+  // fold re-folds the family (late reports).
+  SyntheticPopulation(int64_t families, uint64_t seed, double backdated = 1.0);
   // The next event in time order; families are registered first (a registry
   // extract), then life events follow.
   v1::Envelope Next();
@@ -28,8 +32,11 @@ class SyntheticPopulation {
   int64_t families_;
   int64_t emitted_ = 0;
   std::vector<uint8_t> members_;
+  // Each family's members' NIKs, so that life events name real members.
+  std::vector<std::vector<std::string>> niks_;
   std::mt19937_64 rng_;
   int64_t now_ms_;
+  double backdated_;
 };
 
 }  // namespace jaring::bench

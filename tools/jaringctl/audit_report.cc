@@ -33,6 +33,8 @@ std::string TriggerName(v1::EvaluationTrigger t) {
       return "rule set";
     case v1::EVALUATION_TRIGGER_DATE:
       return "date";
+    case v1::EVALUATION_TRIGGER_LATE_REPORT:
+      return "late report";
     default:
       return "-";
   }

@@ -84,6 +84,7 @@ const std::map<std::string, std::string>& Expected() {
       {"LedgerService/AllocateBudget", "NR"},
       {"LedgerService/OpenCycle", "NR"},
       {"LedgerService/ExportInstructions", "NR"},
+      {"LedgerService/FetchExport", "NR"},
       {"LedgerService/ImportStatement", "NR"},
       {"LedgerService/CloseCycle", "NR"},
       {"LedgerService/GetCycle", "NOR"},
@@ -305,6 +306,14 @@ class AuthTableTest : public eligibility::EligibilityFixture {
       auto stub = v1::LedgerService::NewStub(channel_);
       auto stream = stub->ExportInstructions(&ctx, static_cast<const v1::ExportInstructionsRequest&>(*req));
       v1::ExportInstructionsResponse resp;
+      while (stream->Read(&resp)) {
+      }
+      return stream->Finish();
+    }
+    if (method->name() == "FetchExport") {
+      auto stub = v1::LedgerService::NewStub(channel_);
+      auto stream = stub->FetchExport(&ctx, static_cast<const v1::FetchExportRequest&>(*req));
+      v1::FetchExportResponse resp;
       while (stream->Read(&resp)) {
       }
       return stream->Finish();

@@ -62,6 +62,7 @@ constexpr std::array kPolicies = {
     MethodPolicy{L "AllocateBudget", W, Scope::kRegionField, "region_prefix"},
     MethodPolicy{L "OpenCycle", W, Scope::kRegionField, "region_prefix"},
     MethodPolicy{L "ExportInstructions", W, Scope::kCycleField, "cycle_id", {}, true, false, true},
+    MethodPolicy{L "FetchExport", W, Scope::kCycleField, "cycle_id", {}, true, false, true},
     MethodPolicy{L "ImportStatement", W, Scope::kCycleField, "cycle_id"},
     MethodPolicy{L "CloseCycle", W, Scope::kCycleField, "cycle_id"},
     MethodPolicy{L "GetCycle", R, Scope::kCycleField, "cycle_id"},

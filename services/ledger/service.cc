@@ -152,6 +152,50 @@ absl::Status LedgerServiceImpl::CatchUpJournal() {
     JARING_ASSIGN_OR_RETURN(int64_t end, log_->EndOffset(events::kLedgerTopic, p));
     JARING_RETURN_IF_ERROR(projection_->WaitFor(events::kLedgerTopic, p, end, options_.apply_timeout));
   }
+  return FeedJournalState();
+}
+
+absl::Status LedgerServiceImpl::FeedJournalState() {
+  if (journal_ == nullptr) {
+    // From the first record of every partition: the log, not the store.
+    journal_ = std::make_unique<JournalState>();
+    JARING_ASSIGN_OR_RETURN(journal_reader_, log_->NewReader());
+    std::vector<eventlog::Assignment> all;
+    for (int32_t p = 0; p < partitions_; ++p) {
+      all.push_back({std::string(events::kLedgerTopic), p, 0});
+      journal_->next_offsets()[p] = 0;
+    }
+    if (!all.empty()) JARING_RETURN_IF_ERROR(journal_reader_->Assign(all));
+  }
+  std::map<int32_t, int64_t> ends;
+  int64_t missing = 0;
+  for (int32_t p = 0; p < partitions_; ++p) {
+    JARING_ASSIGN_OR_RETURN(int64_t end, log_->EndOffset(events::kLedgerTopic, p));
+    ends[p] = end;
+    missing += std::max<int64_t>(0, end - journal_->next_offsets()[p]);
+  }
+  v1::Envelope e;
+  while (missing > 0) {
+    absl::StatusOr<std::vector<eventlog::StoredRecord>> recs = journal_reader_->Poll(4096, absl::Seconds(5));
+    if (!recs.ok() || recs->empty()) {
+      journal_.reset();  // read again from the start next time
+      return recs.ok() ? absl::UnavailableError("the log stopped answering while the ledger read its journal")
+                       : recs.status();
+    }
+    for (const eventlog::StoredRecord& rec : *recs) {
+      int64_t& next = journal_->next_offsets()[rec.partition];
+      if (rec.offset < next) continue;
+      next = rec.offset + 1;
+      if (rec.offset < ends[rec.partition]) --missing;
+      absl::Status st = events::DecodeEnvelopeInto(rec, &e);
+      if (st.ok()) st = journal_->Apply(rec.partition, rec.value, e).status();
+      if (!st.ok()) {
+        const std::string where = events::RecordName(rec.topic, rec.partition, rec.offset);
+        journal_.reset();
+        return absl::DataLossError(absl::StrCat("ledger journal, ", where, ": ", st.message()));
+      }
+    }
+  }
   return absl::OkStatus();
 }
 
@@ -160,33 +204,24 @@ absl::Status LedgerServiceImpl::AppendEntries(std::vector<NewEntry>& entries) {
   // The chain heads are those of everything on the log: a failed append may
   // have left records behind, and they are part of the chain now.
   JARING_RETURN_IF_ERROR(CatchUpJournal());
-  rocksdb::DB* db = projection_->db();
-  std::map<int32_t, ChainHead> heads;
-  auto head_of = [&](int32_t p) -> absl::StatusOr<ChainHead*> {
-    auto it = heads.find(p);
-    if (it != heads.end()) return &it->second;
-    JARING_ASSIGN_OR_RETURN(std::optional<std::string> bytes, Read(db, keys::Head(p)));
-    ChainHead h;
-    if (bytes) {
-      std::optional<ChainHead> decoded = DecodeHead(*bytes);
-      if (!decoded) return absl::DataLossError(absl::StrCat("corrupt chain head of ledger partition ", p));
-      h = *decoded;
-    }
-    return &heads.emplace(p, h).first->second;
-  };
   const absl::Time now = clock_->Now();
   std::vector<eventlog::Record> chunk;
   std::map<int32_t, int64_t> last_offset;
   auto flush = [&]() -> absl::Status {
     if (chunk.empty()) return absl::OkStatus();
-    JARING_ASSIGN_OR_RETURN(std::vector<eventlog::Position> pos, log_->Append(events::kLedgerTopic, chunk));
-    for (const auto& p : pos) last_offset[p.partition] = std::max(last_offset[p.partition], p.offset);
+    absl::StatusOr<std::vector<eventlog::Position>> pos = log_->Append(events::kLedgerTopic, chunk);
+    if (!pos.ok()) {
+      // journal_ holds entries the log may not: read it again from the log.
+      journal_.reset();
+      return pos.status();
+    }
+    for (const auto& p : *pos) last_offset[p.partition] = std::max(last_offset[p.partition], p.offset);
     chunk.clear();
     return absl::OkStatus();
   };
   for (NewEntry& n : entries) {
     const int32_t p = PartitionForKey(n.key, partitions_);
-    JARING_ASSIGN_OR_RETURN(ChainHead * head, head_of(p));
+    const ChainHead& head = journal_->Head(p);
     v1::Envelope& env = n.envelope;
     env.set_key(n.key);
     *env.mutable_occurred_at() = events::ToProtoTime(now);
@@ -194,15 +229,28 @@ absl::Status LedgerServiceImpl::AppendEntries(std::vector<NewEntry>& entries) {
     if (env.source() == v1::SOURCE_UNSPECIFIED) env.set_source(v1::SOURCE_SYSTEM);
     if (env.correlation_id().empty()) env.set_correlation_id(env.event_id());
     v1::LedgerEntry* le = env.mutable_ledger_entry();
-    le->set_sequence(head->next_sequence);
-    le->set_previous_hash(std::string(ledger::AsBytes(head->hash)));
+    le->set_sequence(head.next_sequence);
+    le->set_previous_hash(std::string(ledger::AsBytes(head.hash)));
     unsigned char nonce[16];
     JARING_RELEASE_ASSERT(RAND_bytes(nonce, sizeof(nonce)) == 1, "RAND_bytes failed");
     le->set_nonce(reinterpret_cast<const char*>(nonce), sizeof(nonce));
     events::StampType(env);
     eventlog::Record r = events::ToRecord(env);
-    head->hash = ledger::ChainHash(head->hash, r.value);
-    head->next_sequence++;
+    // The journal's state machine, from the log: an entry it refuses (a
+    // second instruction or settlement, an overdrawn limit, ...) is never
+    // appended, whatever the store says.
+    absl::Status checked = journal_->Apply(p, r.value, env).status();
+    if (!checked.ok()) {
+      journal_.reset();  // it holds the entries before this one: read it again
+      if (!last_offset.empty()) {
+        // Earlier chunks of this command are on the log (they were checked).
+        return absl::FailedPreconditionError(absl::StrCat("the journal refused entry ", env.event_id(), ": ",
+                                                          checked.message(),
+                                                          "; the command's earlier appends stay on the log"));
+      }
+      return absl::FailedPreconditionError(
+          absl::StrCat("the journal refused entry ", env.event_id(), ": ", checked.message(), "; nothing appended"));
+    }
     chunk.push_back(std::move(r));
     if (static_cast<int>(chunk.size()) >= options_.append_chunk) JARING_RETURN_IF_ERROR(flush());
   }
@@ -275,8 +323,7 @@ absl::StatusOr<v1::AllocateBudgetResponse> LedgerServiceImpl::AllocateBudget(con
     // Checked money: neither balance may pass the ledger's maximum.
     for (const auto& [name, delta] : {std::pair<std::string, int64_t>{account, -r.amount()},
                                       {accounts::Funding(r.program(), r.period()), r.amount()}}) {
-      JARING_ASSIGN_OR_RETURN(std::optional<std::string> bytes, Read(projection_->db(), keys::Account(name)));
-      absl::StatusOr<int64_t> after = AddMoney(bytes ? DecodeBalance(*bytes) : 0, delta, kMaxBalance, name);
+      absl::StatusOr<int64_t> after = AddMoney(journal_->Balance(name), delta, kMaxBalance, name);
       if (!after.ok()) {
         return absl::FailedPreconditionError(absl::StrCat("amount: allocating ", Rupiah(r.amount()), " would take ",
                                                           name, " beyond the ledger's maximum balance, ",
@@ -452,7 +499,6 @@ absl::StatusOr<v1::OpenCycleResponse> LedgerServiceImpl::OpenCycle(const v1::Ope
     return Invalid("cutoff", "is in the future: a cycle is pinned to decisions already recorded");
   }
   const std::string cycle_id = events::DeterministicId("cycle", {r.program(), r.period(), r.region_prefix()});
-  rocksdb::DB* db = projection_->db();
 
   // Every decision and population event on the log now is read before the
   // list is computed: a decision recorded before the cutoff but not yet
@@ -503,9 +549,8 @@ absl::StatusOr<v1::OpenCycleResponse> LedgerServiceImpl::OpenCycle(const v1::Ope
   resp.set_skipped_no_living_member(plan.skipped_no_living_member);
   resp.set_skipped_no_stage(plan.skipped_no_stage);
   resp.set_skipped_already_entitled(plan.skipped_already_entitled);
-  JARING_ASSIGN_OR_RETURN(std::optional<std::string> budget_bytes,
-                          Read(db, keys::Account(accounts::Budget(r.program(), r.region_prefix(), r.period()))));
-  resp.set_budget_available(-(budget_bytes ? DecodeBalance(*budget_bytes) : 0));
+  // The journal's balance, not the store's.
+  resp.set_budget_available(-journal_->Balance(accounts::Budget(r.program(), r.region_prefix(), r.period())));
   if (r.dry_run()) {
     // A dry run answers even when the budget is short: it is how an office
     // finds out what a cycle needs.
@@ -545,28 +590,44 @@ absl::StatusOr<v1::OpenCycleResponse> LedgerServiceImpl::OpenCycle(const v1::Ope
 
 // ---------------------------------------------------------------- the channel
 
-absl::StatusOr<LedgerServiceImpl::Export> LedgerServiceImpl::ExportInstructions(
-    const v1::ExportInstructionsRequest& r) {
-  absl::MutexLock l(&write_mu_);
-  JARING_RETURN_IF_ERROR(CatchUpJournal());
-  JARING_ASSIGN_OR_RETURN(v1::GetCycleResponse cycle, LoadOpenCycle(r.cycle_id()));
+namespace {
+std::string ExportId(std::string_view cycle_id, int32_t number) {
+  return events::DeterministicId("export", {cycle_id, absl::StrCat(number)});
+}
+std::string InstructionReference(std::string_view entitlement_id, int32_t attempt) {
+  return absl::StrCat("JRG", absl::AsciiStrToUpper(events::DeterministicId(
+                                 "instruction", {entitlement_id, absl::StrCat(attempt)})
+                                                     .substr(0, 20)));
+}
+}  // namespace
+
+absl::Status LedgerServiceImpl::PlanExport(const v1::GetCycleResponse& cycle, std::string_view export_id,
+                                           std::string_view actor, std::vector<NewEntry>* entries, int64_t* total) {
   rocksdb::DB* db = projection_->db();
-  std::vector<NewEntry> entries;
-  std::vector<ledger::PaymentInstruction> lines;
-  Export out;
-  JARING_RETURN_IF_ERROR(Scan(db, keys::CycleFamilyPrefix(r.cycle_id()),
-                              [&](std::string_view, std::string_view id) -> absl::Status {
-    JARING_ASSIGN_OR_RETURN(std::optional<v1::Entitlement> ent, LoadEntitlement(id));
-    if (!ent) return absl::DataLossError(absl::StrCat("missing entitlement ", Av(id)));
-    if (ent->status() != v1::ENTITLEMENT_STATUS_CREATED && ent->status() != v1::ENTITLEMENT_STATUS_FAILED) {
+  const std::string& cycle_id = cycle.cycle_id();
+  return Scan(db, keys::CycleFamilyPrefix(cycle_id), [&](std::string_view, std::string_view id) -> absl::Status {
+    // What is due is the journal's word, not the store's.
+    const JournalState::EntitlementState* state = journal_->Entitlement(id);
+    if (state == nullptr) {
+      return absl::DataLossError(absl::StrCat("the ledger store lists entitlement ", Av(id), " in cycle ", cycle_id,
+                                              ", the journal has no such entitlement: run verify-ledger"));
+    }
+    if (state->status != v1::ENTITLEMENT_STATUS_CREATED && state->status != v1::ENTITLEMENT_STATUS_FAILED) {
       return absl::OkStatus();
     }
+    JARING_ASSIGN_OR_RETURN(std::optional<v1::Entitlement> ent, LoadEntitlement(id));
+    if (!ent) return absl::DataLossError(absl::StrCat("missing entitlement ", Av(id)));
     const v1::EntitlementCreated& c = ent->created();
-    const int32_t attempt = ent->attempts() + 1;
-    const std::string reference =
-        absl::StrCat("JRG", absl::AsciiStrToUpper(events::DeterministicId("instruction", {c.entitlement_id(), absl::StrCat(attempt)}).substr(0, 20)));
-    NewEntry n = Entry(r.cycle_id(), events::DeterministicId("ledger", {reference}), r.cycle_id());
-    n.envelope.set_actor(r.actor());
+    if (c.kk_number() != state->kk_number() || c.amount() != state->amount) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the ledger store's entitlement ", Av(id), " (family ", c.kk_number(), ", ", Rupiah(c.amount()),
+          ") differs from the journal's (family ", state->kk_number(), ", ", Rupiah(state->amount),
+          "): nothing exported; run verify-ledger and rebuild the ledger store from the log"));
+    }
+    const int32_t attempt = state->attempts + 1;
+    const std::string reference = InstructionReference(c.entitlement_id(), attempt);
+    NewEntry n = Entry(cycle_id, events::DeterministicId("ledger", {reference}), cycle_id);
+    n.envelope.set_actor(std::string(actor));
     v1::LedgerEntry* le = n.envelope.mutable_ledger_entry();
     v1::PaymentInstructed* pi = le->mutable_payment_instructed();
     pi->set_entitlement_id(c.entitlement_id());
@@ -574,32 +635,156 @@ absl::StatusOr<LedgerServiceImpl::Export> LedgerServiceImpl::ExportInstructions(
     pi->set_attempt(attempt);
     pi->set_channel(cycle.cycle().channel());
     pi->set_amount(c.amount());
-    *le->add_postings() = Post(accounts::Payable(c.program(), c.period(), c.kk_number()), c.amount());
-    *le->add_postings() = Post(accounts::Clearing(cycle.cycle().channel(), r.cycle_id()), -c.amount());
-    entries.push_back(std::move(n));
-
-    ledger::PaymentInstruction line;
-    line.reference = reference;
-    line.kk_number = c.kk_number();
-    line.region_code = c.region_code();
+    pi->set_export_id(std::string(export_id));
+    pi->set_kk_number(c.kk_number());
+    pi->set_region_code(c.region_code());
+    pi->set_program(c.program());
+    pi->set_period(c.period());
     JARING_ASSIGN_OR_RETURN(std::optional<std::string> fam, Read(db, keys::Family(c.kk_number())));
     v1::Family family;
     if (fam && family.ParseFromString(*fam)) {
       for (const v1::FamilyMember& m : family.members()) {
-        if (m.member().nik() == family.head_nik()) line.recipient_name = MaskName(m.member().full_name());
+        if (m.member().nik() == family.head_nik()) pi->set_recipient_name(MaskName(m.member().full_name()));
       }
     }
-    line.program = c.program();
-    line.period = c.period();
-    line.amount = c.amount();
+    if (pi->recipient_name().empty()) pi->set_recipient_name("-");
+    *le->add_postings() = Post(accounts::Payable(c.program(), c.period(), c.kk_number()), c.amount());
+    *le->add_postings() = Post(accounts::Clearing(cycle.cycle().channel(), cycle_id), -c.amount());
+    entries->push_back(std::move(n));
+    *total += c.amount();
+    return absl::OkStatus();
+  });
+}
+
+absl::Status LedgerServiceImpl::ResumeExport(const v1::GetCycleResponse& cycle, const JournalState::ExportState& x,
+                                             std::string_view actor) {
+  std::vector<NewEntry> entries;
+  int64_t total = 0;
+  JARING_RETURN_IF_ERROR(PlanExport(cycle, x.export_id, actor, &entries, &total));
+  const int64_t count = static_cast<int64_t>(entries.size());
+  if (count != x.instructions - x.recorded || total != x.total_amount - x.recorded_amount) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "export ", x.export_id, " of cycle ", cycle.cycle_id(), " is incomplete (", x.recorded, " of ",
+        x.instructions, " instructions on the journal), but ", count, " entitlements (", Rupiah(total),
+        ") are due where it misses ", x.instructions - x.recorded, " (",
+        Rupiah(x.total_amount - x.recorded_amount), "): nothing appended"));
+  }
+  return AppendEntries(entries);
+}
+
+absl::StatusOr<LedgerServiceImpl::Export> LedgerServiceImpl::BuildExportFile(std::string_view export_id) {
+  rocksdb::DB* db = projection_->db();
+  JARING_ASSIGN_OR_RETURN(std::optional<std::string> cycle_id, Read(db, keys::Export(export_id)));
+  if (!cycle_id) return absl::NotFoundError(absl::StrCat("export_id: no export ", Av(export_id)));
+  JARING_ASSIGN_OR_RETURN(v1::GetCycleResponse cycle, LoadCycle(*cycle_id));
+  const v1::ExportSummary* summary = nullptr;
+  for (const v1::ExportSummary& x : cycle.exports()) {
+    if (x.export_id() == export_id) summary = &x;
+  }
+  if (summary == nullptr) return absl::DataLossError(absl::StrCat("export ", Av(export_id), " is not in its cycle"));
+  std::vector<ledger::PaymentInstruction> lines;
+  Export out;
+  v1::Envelope e;
+  JARING_RETURN_IF_ERROR(Scan(db, keys::ExportLinePrefix(export_id), [&](std::string_view, std::string_view jkey) {
+    JARING_ASSIGN_OR_RETURN(std::optional<std::string> bytes, Read(db, jkey));
+    if (!bytes || !e.ParseFromString(*bytes) || !e.ledger_entry().has_payment_instructed()) {
+      return absl::DataLossError(absl::StrCat("export ", Av(export_id), ": a line's journal entry is missing"));
+    }
+    const v1::PaymentInstructed& pi = e.ledger_entry().payment_instructed();
+    ledger::PaymentInstruction line;
+    line.reference = pi.reference();
+    line.kk_number = pi.kk_number();
+    line.region_code = pi.region_code();
+    line.recipient_name = pi.recipient_name();
+    line.program = pi.program();
+    line.period = pi.period();
+    line.amount = pi.amount();
+    out.total_amount += pi.amount();
     lines.push_back(std::move(line));
-    out.total_amount += c.amount();
     return absl::OkStatus();
   }));
+  out.instructions = static_cast<int64_t>(lines.size());
+  if (out.instructions != summary->instructions() || out.total_amount != summary->total_amount()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "export ", Av(export_id), " is incomplete: ", out.instructions, " of ", summary->instructions(),
+        " instructions are on the journal; export the cycle again (or fetch it on the writer) to complete it"));
+  }
   JARING_ASSIGN_OR_RETURN(out.csv, ledger::WriteInstructions(lines));
-  JARING_RETURN_IF_ERROR(AppendEntries(entries));
-  out.instructions = static_cast<int64_t>(entries.size());
+  out.export_id = std::string(export_id);
+  out.csv_sha256 = ledger::ToHex(ledger::Sha256(out.csv));
   return out;
+}
+
+absl::StatusOr<LedgerServiceImpl::Export> LedgerServiceImpl::ExportInstructions(
+    const v1::ExportInstructionsRequest& r) {
+  absl::MutexLock l(&write_mu_);
+  JARING_RETURN_IF_ERROR(CatchUpJournal());
+  JARING_ASSIGN_OR_RETURN(v1::GetCycleResponse cycle, LoadOpenCycle(r.cycle_id()));
+  const JournalState::CycleState* state = journal_->Cycle(r.cycle_id());
+  if (state == nullptr) {
+    return absl::DataLossError(absl::StrCat("the ledger store has cycle ", r.cycle_id(),
+                                            ", the journal has not: run verify-ledger"));
+  }
+  if (!state->exports.empty() && !state->exports.back().complete()) {
+    // An earlier export stopped part way (a crash, a failed append, a
+    // reply lost with the process): complete it and give its file.
+    const JournalState::ExportState x = state->exports.back();
+    JARING_RETURN_IF_ERROR(ResumeExport(cycle, x, r.actor()));
+    JARING_ASSIGN_OR_RETURN(Export out, BuildExportFile(x.export_id));
+    out.resumed = true;
+    return out;
+  }
+  const int32_t number = static_cast<int32_t>(state->exports.size()) + 1;
+  const std::string export_id = ExportId(r.cycle_id(), number);
+  std::vector<NewEntry> entries;
+  entries.push_back(Entry(r.cycle_id(), events::DeterministicId("ledger", {export_id}), r.cycle_id()));
+  int64_t total = 0;
+  JARING_RETURN_IF_ERROR(PlanExport(cycle, export_id, r.actor(), &entries, &total));
+  if (entries.size() == 1) {
+    // Nothing to instruct: nothing recorded, an empty file.
+    Export out;
+    JARING_ASSIGN_OR_RETURN(out.csv, ledger::WriteInstructions({}));
+    out.csv_sha256 = ledger::ToHex(ledger::Sha256(out.csv));
+    return out;
+  }
+  // The file is recorded before its instructions, announcing them.
+  std::string digest_text;
+  for (size_t i = 1; i < entries.size(); ++i) {
+    const v1::PaymentInstructed& pi = entries[i].envelope.ledger_entry().payment_instructed();
+    absl::StrAppend(&digest_text, pi.reference(), " ", pi.amount(), "\n");
+  }
+  v1::Envelope& head = entries.front().envelope;
+  head.set_actor(r.actor());
+  v1::ExportRecorded* x = head.mutable_ledger_entry()->mutable_export_recorded();
+  x->set_export_id(export_id);
+  x->set_number(number);
+  x->set_instructions(static_cast<int64_t>(entries.size()) - 1);
+  x->set_total_amount(total);
+  x->set_instructions_digest(ledger::ToHex(ledger::Sha256(digest_text)));
+  JARING_RETURN_IF_ERROR(AppendEntries(entries));
+  return BuildExportFile(export_id);
+}
+
+absl::StatusOr<LedgerServiceImpl::Export> LedgerServiceImpl::FetchExport(const v1::FetchExportRequest& r) {
+  if (r.cycle_id().empty()) return Invalid("cycle_id", "is required (the export's cycle)");
+  if (r.export_id().empty()) return Invalid("export_id", "is required (GetCycle lists a cycle's exports)");
+  JARING_ASSIGN_OR_RETURN(std::optional<std::string> cycle_id, Read(projection_->db(), keys::Export(r.export_id())));
+  if (!cycle_id || *cycle_id != r.cycle_id()) {
+    return absl::NotFoundError(absl::StrCat("export_id: cycle ", r.cycle_id(), " has no export ", r.export_id()));
+  }
+  if (options_.mode == projection::Mode::kWriter) {
+    absl::MutexLock l(&write_mu_);
+    JARING_RETURN_IF_ERROR(CatchUpJournal());
+    const JournalState::CycleState* state = journal_->Cycle(r.cycle_id());
+    if (state != nullptr && !state->exports.empty() && state->exports.back().export_id == r.export_id() &&
+        !state->exports.back().complete()) {
+      JARING_ASSIGN_OR_RETURN(v1::GetCycleResponse cycle, LoadOpenCycle(r.cycle_id()));
+      const JournalState::ExportState x = state->exports.back();
+      JARING_RETURN_IF_ERROR(ResumeExport(cycle, x, r.actor()));
+    }
+    return BuildExportFile(r.export_id());
+  }
+  return BuildExportFile(r.export_id());
 }
 
 absl::StatusOr<std::optional<NewEntry>> LedgerServiceImpl::ClaimIfOverpaid(const v1::Entitlement& ent,
@@ -663,12 +848,23 @@ absl::StatusOr<v1::ImportStatementResponse> LedgerServiceImpl::ImportStatement(s
       problem(absl::StrCat("reference ", line.reference, " belongs to cycle ", ent->cycle_id()));
       continue;
     }
-    if (ent->reference() != line.reference) {
+    // The entitlement's state is the journal's, not the store's.
+    const JournalState::EntitlementState* state = journal_->Entitlement(*id);
+    if (state == nullptr) {
+      return absl::DataLossError(absl::StrCat("the ledger store has entitlement ", *id,
+                                              ", the journal has not: run verify-ledger"));
+    }
+    if (state->reference != line.reference) {
       problem(absl::StrCat("reference ", line.reference, " is not the latest instruction of its entitlement (",
-                           ent->reference(), " is)"));
+                           state->reference, " is)"));
       continue;
     }
     const v1::EntitlementCreated& c = ent->created();
+    if (c.amount() != state->amount || c.kk_number() != state->kk_number()) {
+      return absl::FailedPreconditionError(absl::StrCat("the ledger store's entitlement ", *id,
+                                                        " differs from the journal's: nothing imported; run "
+                                                        "verify-ledger and rebuild the ledger store from the log"));
+    }
     if (line.amount != c.amount()) {
       problem(absl::StrCat("amount ", Rupiah(line.amount), " disagrees with the instruction's ", Rupiah(c.amount())));
       continue;
@@ -678,12 +874,11 @@ absl::StatusOr<v1::ImportStatementResponse> LedgerServiceImpl::ImportStatement(s
                                          : line.status == ledger::StatementLine::Status::kFailed
                                              ? v1::ENTITLEMENT_STATUS_FAILED
                                              : v1::ENTITLEMENT_STATUS_RETURNED;
-    if (ent->status() != v1::ENTITLEMENT_STATUS_INSTRUCTED) {
-      if (ent->status() == wanted) {
+    if (state->status != v1::ENTITLEMENT_STATUS_INSTRUCTED) {
+      if (state->status == wanted) {
         resp.set_already_applied(resp.already_applied() + 1);
       } else {
-        problem(absl::StrCat("reference ", line.reference, " is already ",
-                             absl::AsciiStrToLower(v1::EntitlementStatus_Name(ent->status()).substr(19))));
+        problem(absl::StrCat("reference ", line.reference, " is already ", StatusWord(state->status)));
       }
       continue;
     }
@@ -803,7 +998,11 @@ absl::StatusOr<int64_t> LedgerServiceImpl::RaiseRecoveryClaims() {
     }));
     for (const std::string& id : ids) {
       JARING_ASSIGN_OR_RETURN(std::optional<v1::Entitlement> ent, LoadEntitlement(id));
-      if (!ent || ent->status() != v1::ENTITLEMENT_STATUS_PAID || claimed.contains(id)) continue;
+      const JournalState::EntitlementState* state = journal_->Entitlement(id);
+      if (!ent || state == nullptr || state->status != v1::ENTITLEMENT_STATUS_PAID || state->claimed ||
+          claimed.contains(id)) {
+        continue;
+      }
       JARING_ASSIGN_OR_RETURN(v1::GetCycleResponse cycle, LoadCycle(ent->cycle_id()));
       JARING_ASSIGN_OR_RETURN(std::optional<NewEntry> claim, ClaimIfOverpaid(*ent, cycle, cause.event_id()));
       if (claim) {
@@ -966,9 +1165,12 @@ absl::StatusOr<v1::VerifyLedgerResponse> LedgerServiceImpl::VerifyLedger(const v
     resp.mutable_first_break()->set_offset(offset);
     resp.mutable_first_break()->set_what(std::move(what));
   };
-  std::map<std::string, int64_t> balances;
+  // The state machine and every balance, replayed from the log alone.
+  JournalState journal(/*all_balances=*/true);
   std::map<std::string, std::vector<ledger::Hash>> cycle_leaves;
   std::set<std::string> closed;
+  // Where each entitlement was created (to name a store that disagrees).
+  std::map<std::string, std::pair<int32_t, int64_t>, std::less<>> created_at;
   JARING_ASSIGN_OR_RETURN(std::unique_ptr<eventlog::Reader> reader, log_->NewReader());
   for (int32_t p = 0; p < partitions_ && resp.ok(); ++p) {
     JARING_ASSIGN_OR_RETURN(int64_t end, log_->EndOffset(events::kLedgerTopic, p));
@@ -977,7 +1179,6 @@ absl::StatusOr<v1::VerifyLedgerResponse> LedgerServiceImpl::VerifyLedger(const v
       fail(p, begin, "the log no longer holds the start of the chain (retention must be forever)");
       break;
     }
-    ChainHead head;
     std::map<std::string, std::string> seen;  // event id -> bytes
     if (end > 0) JARING_RETURN_IF_ERROR(reader->Assign({{std::string(events::kLedgerTopic), p, 0}}));
     for (int64_t next = 0; next < end && resp.ok();) {
@@ -998,24 +1199,16 @@ absl::StatusOr<v1::VerifyLedgerResponse> LedgerServiceImpl::VerifyLedger(const v
         }
         seen.emplace(e.event_id(), rec.value);
         const v1::LedgerEntry& le = e.ledger_entry();
-        if (le.sequence() != head.next_sequence) {
-          fail(p, rec.offset, absl::StrCat("sequence ", le.sequence(), " where ", head.next_sequence, " was expected"));
+        absl::StatusOr<JournalState::Applied> applied = journal.Apply(p, rec.value, e);
+        if (!applied.ok()) {
+          fail(p, rec.offset, std::string(applied.status().message()));
           break;
         }
-        if (le.previous_hash() != ledger::AsBytes(head.hash)) {
-          fail(p, rec.offset, absl::StrCat("previous_hash does not match the hash of the entries before it (sequence ",
-                                           le.sequence(), ")"));
+        if (*applied == JournalState::Applied::kDuplicate) {
+          fail(p, rec.offset, absl::StrCat("chain broken: sequence ", le.sequence(), " repeats with another event id"));
           break;
         }
-        int64_t sum = 0;
-        for (const v1::Posting& posting : le.postings()) {
-          sum += posting.amount();
-          balances[posting.account()] += posting.amount();
-        }
-        if (sum != 0) {
-          fail(p, rec.offset, absl::StrCat("postings sum to ", sum, ", not zero"));
-          break;
-        }
+        if (le.has_entitlement_created()) created_at[le.entitlement_created().entitlement_id()] = {p, rec.offset};
         JARING_ASSIGN_OR_RETURN(std::optional<std::string> stored, Read(db, keys::Journal(p, le.sequence())));
         if (!stored || *stored != rec.value) {
           fail(p, rec.offset, absl::StrCat("the store's copy of sequence ", le.sequence(), " differs from the log"));
@@ -1035,29 +1228,62 @@ absl::StatusOr<v1::VerifyLedgerResponse> LedgerServiceImpl::VerifyLedger(const v
             cycle_leaves[le.cycle_id()].push_back(ledger::LeafHash(rec.value));
           }
         }
-        head.hash = ledger::ChainHash(head.hash, rec.value);
-        head.next_sequence++;
         resp.set_entries(resp.entries() + 1);
       }
     }
     if (!resp.ok()) break;
     JARING_ASSIGN_OR_RETURN(std::optional<std::string> stored_head, Read(db, keys::Head(p)));
+    const ChainHead& head = journal.Head(p);
     if (head.next_sequence > 0 && (!stored_head || *stored_head != EncodeHead(head))) {
       fail(p, end, "the store's chain head differs from the log's");
     }
   }
-  if (resp.ok()) {
-    JARING_RETURN_IF_ERROR(Scan(db, keys::kAccountPrefix, [&](std::string_view k, std::string_view v) {
-      const std::string account(k.substr(keys::kAccountPrefix.size()));
-      if (balances[account] != DecodeBalance(v)) {
-        fail(-1, -1, absl::StrCat("account ", account, ": the store says ", DecodeBalance(v), ", the journal ",
-                                  balances[account]));
-      }
-      balances.erase(account);
+  if (!resp.ok()) return resp;
+  // The store against the journal: balances, entitlements, cycles.
+  std::map<std::string, int64_t, std::less<>> balances = journal.balances();
+  JARING_RETURN_IF_ERROR(Scan(db, keys::kAccountPrefix, [&](std::string_view k, std::string_view v) {
+    const std::string account(k.substr(keys::kAccountPrefix.size()));
+    auto it = balances.find(account);
+    const int64_t want = it == balances.end() ? 0 : it->second;
+    if (want != DecodeBalance(v)) {
+      fail(-1, -1, absl::StrCat("account ", account, ": the store says ", DecodeBalance(v), ", the journal ", want));
+    }
+    if (it != balances.end()) balances.erase(it);
+    return absl::OkStatus();
+  }));
+  for (const auto& [account, balance] : balances) {
+    if (balance != 0) fail(-1, -1, absl::StrCat("account ", account, " is missing from the store"));
+  }
+  int64_t stored_entitlements = 0;
+  JARING_RETURN_IF_ERROR(Scan(db, keys::Entitlement(""), [&](std::string_view, std::string_view v) {
+    v1::Entitlement ent;
+    stored_entitlements++;
+    if (!ent.ParseFromArray(v.data(), static_cast<int>(v.size()))) {
+      fail(-1, -1, "the store holds an entitlement that does not parse");
       return absl::OkStatus();
-    }));
-    for (const auto& [account, balance] : balances) {
-      if (balance != 0) fail(-1, -1, absl::StrCat("account ", account, " is missing from the store"));
+    }
+    const std::string what = journal.Disagreement(ent);
+    if (!what.empty()) {
+      auto at = created_at.find(ent.created().entitlement_id());
+      fail(at == created_at.end() ? -1 : at->second.first, at == created_at.end() ? -1 : at->second.second,
+           absl::StrCat("ledger store: ", what));
+    }
+    return absl::OkStatus();
+  }));
+  if (stored_entitlements != journal.entitlements()) {
+    fail(-1, -1, absl::StrCat("ledger store: ", stored_entitlements, " entitlements where the journal has ",
+                              journal.entitlements()));
+  }
+  for (const JournalState::CycleState& c : journal.cycles()) {
+    absl::StatusOr<v1::GetCycleResponse> stored = LoadCycle(c.cycle_id);
+    if (!stored.ok()) {
+      fail(c.partition, -1, absl::StrCat("ledger store: cycle ", c.cycle_id, ": ", stored.status().message()));
+      continue;
+    }
+    if (stored->closed() != c.closed || stored->entitled_families() != c.entitled_families ||
+        stored->entitled_amount() != c.entitled_amount || stored->exports_size() != static_cast<int>(c.exports.size())) {
+      fail(c.partition, -1, absl::StrCat("ledger store: cycle ", c.cycle_id, " differs from the journal (closed, ",
+                                         "entitlements or exports)"));
     }
   }
   return resp;
@@ -1075,22 +1301,38 @@ grpc::Status LedgerServiceImpl::OpenCycle(grpc::ServerContext* context, const v1
   JARING_AUTHORIZE(context);
   return Reply(OpenCycle(*r), out);
 }
-grpc::Status LedgerServiceImpl::ExportInstructions(grpc::ServerContext* context, const v1::ExportInstructionsRequest* r,
-                                                   grpc::ServerWriter<v1::ExportInstructionsResponse>* writer) {
-  JARING_AUTHORIZE(context);
-  absl::StatusOr<Export> e = ExportInstructions(*r);
+namespace {
+// Both export RPCs stream the file in the same pieces (ExportInstructions-
+// and FetchExportResponse have the same fields).
+template <typename Piece>
+grpc::Status StreamExport(const absl::StatusOr<LedgerServiceImpl::Export>& e, grpc::ServerWriter<Piece>* writer) {
   if (!e.ok()) return ToGrpc(e.status());
   constexpr size_t kChunk = 1 << 20;
-  for (size_t at = 0; at < e->csv.size(); at += kChunk) {
-    v1::ExportInstructionsResponse piece;
+  for (size_t at = 0; at == 0 || at < e->csv.size(); at += kChunk) {
+    Piece piece;
     piece.set_data(e->csv.substr(at, kChunk));
     if (at + kChunk >= e->csv.size()) {
       piece.set_instructions(e->instructions);
       piece.set_total_amount(e->total_amount);
+      piece.set_export_id(e->export_id);
+      piece.set_csv_sha256(e->csv_sha256);
+      piece.set_resumed(e->resumed);
     }
     if (!writer->Write(piece)) return grpc::Status(grpc::StatusCode::CANCELLED, "client went away");
   }
   return grpc::Status::OK;
+}
+}  // namespace
+
+grpc::Status LedgerServiceImpl::ExportInstructions(grpc::ServerContext* context, const v1::ExportInstructionsRequest* r,
+                                                   grpc::ServerWriter<v1::ExportInstructionsResponse>* writer) {
+  JARING_AUTHORIZE(context);
+  return StreamExport(ExportInstructions(*r), writer);
+}
+grpc::Status LedgerServiceImpl::FetchExport(grpc::ServerContext* context, const v1::FetchExportRequest* r,
+                                            grpc::ServerWriter<v1::FetchExportResponse>* writer) {
+  JARING_AUTHORIZE(context);
+  return StreamExport(FetchExport(*r), writer);
 }
 grpc::Status LedgerServiceImpl::ImportStatement(grpc::ServerContext* context,
                                                 grpc::ServerReader<v1::ImportStatementRequest>* reader,

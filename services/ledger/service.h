@@ -15,6 +15,7 @@
 #include "libs/base/clock.h"
 #include "libs/eventlog/eventlog.h"
 #include "libs/projection/projection.h"
+#include "services/ledger/journal_state.h"
 #include "services/ledger/store.h"
 
 namespace jaring::ledger_service {
@@ -60,12 +61,21 @@ class LedgerServiceImpl final : public v1::LedgerService::Service {
   absl::StatusOr<v1::OpenCycleResponse> OpenCycle(const v1::OpenCycleRequest& r);
   // The CSV file of the instructions appended (libs/ledger/channel_files.h)
   // and the totals.
+  // An export is recorded (ExportRecorded, then its PaymentInstructed
+  // entries, each carrying its line of the file) and its file is always
+  // rebuilt from the journal, so FetchExport gives the same bytes.
   struct Export {
     std::string csv;
     int64_t instructions = 0;
     int64_t total_amount = 0;
+    std::string export_id;  // empty: nothing to instruct, nothing recorded
+    std::string csv_sha256;
+    bool resumed = false;  // completed an export an earlier call left incomplete
   };
   absl::StatusOr<Export> ExportInstructions(const v1::ExportInstructionsRequest& r);
+  // The file of a recorded export, byte for byte (an incomplete one is
+  // completed first).
+  absl::StatusOr<Export> FetchExport(const v1::FetchExportRequest& r);
   absl::StatusOr<v1::ImportStatementResponse> ImportStatement(std::string_view cycle_id, std::string_view csv,
                                                               std::string_view actor);
   absl::StatusOr<v1::CloseCycleResponse> CloseCycle(const v1::CloseCycleRequest& r);
@@ -93,6 +103,8 @@ class LedgerServiceImpl final : public v1::LedgerService::Service {
   grpc::Status OpenCycle(grpc::ServerContext*, const v1::OpenCycleRequest*, v1::OpenCycleResponse*) override;
   grpc::Status ExportInstructions(grpc::ServerContext*, const v1::ExportInstructionsRequest*,
                                   grpc::ServerWriter<v1::ExportInstructionsResponse>*) override;
+  grpc::Status FetchExport(grpc::ServerContext*, const v1::FetchExportRequest*,
+                           grpc::ServerWriter<v1::FetchExportResponse>*) override;
   grpc::Status ImportStatement(grpc::ServerContext*, grpc::ServerReader<v1::ImportStatementRequest>*,
                                v1::ImportStatementResponse*) override;
   grpc::Status CloseCycle(grpc::ServerContext*, const v1::CloseCycleRequest*, v1::CloseCycleResponse*) override;
@@ -113,8 +125,21 @@ class LedgerServiceImpl final : public v1::LedgerService::Service {
   // Appends entries in order, chained, in chunks; returns once the
   // projection applied them. Callers hold write_mu_.
   absl::Status AppendEntries(std::vector<NewEntry>& entries) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
-  // Waits until the projection has applied everything on the ledger topic.
+  // Waits until the projection has applied everything on the ledger topic,
+  // and feeds the journal's state machine (journal_) everything on the log
+  // it has not seen (all of it after a start or a failed append).
   absl::Status CatchUpJournal() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  absl::Status FeedJournalState() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // The lines of an export (new, or the rest of an incomplete one): the
+  // cycle's entitlements the journal says are created or failed, in KK
+  // order. Refused when the store disagrees with the journal about one.
+  absl::Status PlanExport(const v1::GetCycleResponse& cycle, std::string_view export_id, std::string_view actor,
+                          std::vector<NewEntry>* entries, int64_t* total) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // Appends the instructions an incomplete export still misses.
+  absl::Status ResumeExport(const v1::GetCycleResponse& cycle, const JournalState::ExportState& x,
+                            std::string_view actor) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // The file of a recorded export, rebuilt from its journal entries.
+  absl::StatusOr<Export> BuildExportFile(std::string_view export_id);
   // The entitlements a cycle with these parameters has: pinned to its
   // cutoff, deterministic, so a retry recomputes the same list.
   struct PlannedEntitlement {
@@ -158,6 +183,10 @@ class LedgerServiceImpl final : public v1::LedgerService::Service {
   int32_t partitions_ = 0;
 
   absl::Mutex write_mu_;  // one writer of the journal in this process
+  // The state machine from the log alone (journal_state.h); null until the
+  // first command, and after an append that failed (rebuilt then).
+  std::unique_ptr<JournalState> journal_ ABSL_GUARDED_BY(write_mu_);
+  std::unique_ptr<eventlog::Reader> journal_reader_ ABSL_GUARDED_BY(write_mu_);
 
   absl::Mutex scan_mu_;
   bool stop_ ABSL_GUARDED_BY(scan_mu_) = false;

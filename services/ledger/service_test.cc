@@ -2,6 +2,8 @@
 // feeding it through the log: cycles pinned at their cutoff, budgets,
 // the channel's files, reconciliation, late deaths, proofs and tampering.
 #include <atomic>
+#include <filesystem>
+#include <functional>
 #include <map>
 #include <random>
 #include <set>
@@ -138,6 +140,60 @@ class LedgerTest : public eligibility::EligibilityFixture {
     grpc::Status st = reader->Finish();
     EXPECT_TRUE(st.ok()) << st.error_message();
     return csv;
+  }
+  // FetchExport over gRPC: the file and its last message (totals, digest).
+  std::string Fetch(const std::string& cycle_id, const std::string& export_id,
+                    v1::FetchExportResponse* last = nullptr) {
+    v1::FetchExportRequest r;
+    r.set_cycle_id(cycle_id);
+    r.set_export_id(export_id);
+    auto ctx = Ctx();
+    auto reader = ledger_stub_->FetchExport(ctx.get(), r);
+    std::string csv;
+    v1::FetchExportResponse piece;
+    while (reader->Read(&piece)) {
+      csv += piece.data();
+      if (last != nullptr) *last = piece;
+    }
+    grpc::Status st = reader->Finish();
+    EXPECT_TRUE(st.ok()) << st.error_message();
+    return csv;
+  }
+  v1::GetCycleResponse Cycle(const std::string& cycle_id) {
+    v1::GetCycleRequest gc;
+    gc.set_cycle_id(cycle_id);
+    v1::GetCycleResponse cycle;
+    grpc::Status st = ledger_stub_->GetCycle(Ctx().get(), gc, &cycle);
+    EXPECT_TRUE(st.ok()) << st.error_message();
+    return cycle;
+  }
+  // A statement paying every line of an instructions file.
+  static std::string AllPaid(const ledger::ParsedInstructions& parsed) {
+    std::vector<ledger::StatementLine> st;
+    for (const auto& l : parsed.lines) {
+      ledger::StatementLine line;
+      line.reference = l.instruction.reference;
+      line.status = ledger::StatementLine::Status::kPaid;
+      line.amount = l.instruction.amount;
+      line.channel_reference = "BRI";
+      line.settled_on = absl::CivilDay(2026, 11, 24);
+      st.push_back(line);
+    }
+    return ledger::WriteStatement(st);
+  }
+  // Edits, by hand, the value of the first key under `prefix` in the stopped
+  // ledger's store.
+  void EditFirst(std::string_view prefix, const std::function<void(std::string&)>& edit) {
+    rocksdb::DB* raw = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::Options(), dir_.Sub("ledger"), &raw).ok());
+    std::unique_ptr<rocksdb::DB> db(raw);
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions()));
+    const rocksdb::Slice p(prefix.data(), prefix.size());
+    it->Seek(p);
+    ASSERT_TRUE(it->Valid() && it->key().starts_with(p));
+    std::string value = it->value().ToString();
+    edit(value);
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), it->key(), value).ok());
   }
   v1::ImportStatementResponse Import(const std::string& cycle_id, const std::string& csv) {
     auto ctx = Ctx();
@@ -375,6 +431,163 @@ TEST_F(LedgerTest, AnInterruptedOpenIsIncompleteAndAReopenCompletesExactlyTheMis
   EXPECT_TRUE(Verify().ok());
 }
 
+// An export is a recorded artifact: a reply nobody reads (a client that
+// went away, a deadline) strands nothing; the file is fetched again, byte
+// for byte, after a restart and from a store rebuilt from the log.
+TEST_F(LedgerTest, AnExportWhoseReplyIsLostCanBeFetchedAgainByteForByte) {
+  Population(30, 11);
+  Allocate("BPNT", 100'000'000, "budget-1");
+  const v1::OpenCycleResponse opened = OpenOrDie(Open("BPNT"));
+  ASSERT_GT(opened.families(), 3);
+  {
+    // The reply is dropped: the caller never reads it.
+    v1::ExportInstructionsRequest r;
+    r.set_cycle_id(opened.cycle_id());
+    ASSERT_OK(ledger_->ExportInstructions(r).status());
+  }
+  // Nothing is left to instruct, and that is not a new export.
+  int64_t instructed = -1;
+  const std::string empty = Export(opened.cycle_id(), &instructed);
+  EXPECT_EQ(ledger::ParseInstructions(empty).lines.size(), 0u);
+  v1::GetCycleResponse cycle = Cycle(opened.cycle_id());
+  ASSERT_EQ(cycle.exports_size(), 1);
+  const v1::ExportSummary x = cycle.exports(0);
+  EXPECT_TRUE(x.complete());
+  EXPECT_EQ(x.number(), 1);
+  EXPECT_EQ(x.instructions(), opened.families());
+  EXPECT_EQ(x.total_amount(), opened.total_amount());
+
+  v1::FetchExportResponse last;
+  const std::string first = Fetch(opened.cycle_id(), x.export_id(), &last);
+  EXPECT_EQ(last.export_id(), x.export_id());
+  EXPECT_EQ(last.instructions(), opened.families());
+  EXPECT_EQ(last.total_amount(), opened.total_amount());
+  EXPECT_EQ(last.csv_sha256(), ledger::ToHex(ledger::Sha256(first)));
+  const ledger::ParsedInstructions parsed = ledger::ParseInstructions(first);
+  ASSERT_TRUE(parsed.errors.empty());
+  ASSERT_EQ(static_cast<int64_t>(parsed.lines.size()), opened.families());
+  for (const auto& l : parsed.lines) EXPECT_THAT(l.instruction.recipient_name, HasSubstr("*"));
+  EXPECT_EQ(Fetch(opened.cycle_id(), x.export_id()), first);
+
+  // After a restart, and from a store rebuilt from the log alone.
+  StopLedger();
+  StartLedger();
+  EXPECT_EQ(Fetch(opened.cycle_id(), x.export_id()), first);
+  StopLedger();
+  std::filesystem::remove_all(dir_.Sub("ledger"));
+  StartLedger();
+  ASSERT_OK(ledger_->projection().CatchUp());
+  v1::FetchExportResponse again;
+  EXPECT_EQ(Fetch(opened.cycle_id(), x.export_id(), &again), first);
+  EXPECT_EQ(again.csv_sha256(), last.csv_sha256());
+
+  // A statement for the fetched file settles it.
+  EXPECT_EQ(Import(opened.cycle_id(), AllPaid(parsed)).paid(), opened.families());
+  // Wrong ids are refused, naming the field.
+  v1::FetchExportRequest bad;
+  bad.set_cycle_id(opened.cycle_id());
+  EXPECT_THAT(ledger_->FetchExport(bad).status().message(), HasSubstr("export_id"));
+  bad.set_export_id("no-such-export");
+  EXPECT_TRUE(absl::IsNotFound(ledger_->FetchExport(bad).status()));
+  EXPECT_EQ(Sum(Balances()), 0);
+  EXPECT_TRUE(Verify().ok());
+}
+
+// An export whose append stops part way is recorded with what it announced;
+// fetching it (or exporting the cycle again) completes exactly the missing
+// instructions, and the file is the same however often it is fetched.
+TEST_F(LedgerTest, AnInterruptedExportIsCompletedByTheNextFetch) {
+  Population(40, 12);
+  Allocate("BPNT", 100'000'000, "budget-1");
+  const v1::OpenCycleResponse opened = OpenOrDie(Open("BPNT"));
+  ASSERT_GT(opened.families(), 9);
+  StopLedger();
+  FlakyLog flaky(log_.get());
+  StartLedger(&flaky, /*append_chunk=*/4);
+  flaky.fail_after = 1;  // the export's entry and 3 instructions, then the bus fails
+  v1::ExportInstructionsRequest r;
+  r.set_cycle_id(opened.cycle_id());
+  EXPECT_TRUE(absl::IsUnavailable(ledger_->ExportInstructions(r).status()));
+  flaky.fail_after = -1;
+  ASSERT_OK(ledger_->projection().CatchUp());
+  v1::GetCycleResponse cycle = Cycle(opened.cycle_id());
+  ASSERT_EQ(cycle.exports_size(), 1);
+  EXPECT_FALSE(cycle.exports(0).complete());
+  EXPECT_EQ(cycle.exports(0).recorded(), 3);
+  EXPECT_EQ(cycle.instructed(), 3);
+  EXPECT_EQ(Sum(Balances()), 0);
+  EXPECT_TRUE(Verify().ok());
+
+  StopLedger();
+  StartLedger();
+  v1::FetchExportResponse last;
+  const std::string csv = Fetch(opened.cycle_id(), cycle.exports(0).export_id(), &last);
+  EXPECT_EQ(last.instructions(), opened.families());
+  EXPECT_EQ(ledger::ParseInstructions(csv).lines.size(), static_cast<size_t>(opened.families()));
+  EXPECT_EQ(Fetch(opened.cycle_id(), cycle.exports(0).export_id()), csv);
+  cycle = Cycle(opened.cycle_id());
+  EXPECT_TRUE(cycle.exports(0).complete());
+  EXPECT_EQ(cycle.instructed(), opened.families());
+  // Nothing is instructed twice.
+  ASSERT_OK_AND_ASSIGN(LedgerServiceImpl::Export more, ledger_->ExportInstructions(r));
+  EXPECT_EQ(more.instructions, 0);
+  EXPECT_TRUE(more.export_id.empty());
+  EXPECT_EQ(Cycle(opened.cycle_id()).exports_size(), 1);
+  EXPECT_EQ(Sum(Balances()), 0);
+  EXPECT_TRUE(Verify().ok());
+}
+
+// The journal's state machine comes from the log, not the store: an
+// entitlement edited by hand in a stopped server's store (paid -> failed)
+// gets no second instruction, a settlement edited back to instructed no
+// second settlement, and verify-ledger names the edited entitlement.
+TEST_F(LedgerTest, AStoreEditedByHandIsReportedAndNeverObeyed) {
+  Population(20, 13);
+  Allocate("BPNT", 100'000'000, "budget-1");
+  const v1::OpenCycleResponse opened = OpenOrDie(Open("BPNT"));
+  ASSERT_GT(opened.families(), 2);
+  const std::string csv = Export(opened.cycle_id());
+  const ledger::ParsedInstructions parsed = ledger::ParseInstructions(csv);
+  const std::string statement = AllPaid(parsed);
+  ASSERT_EQ(Import(opened.cycle_id(), statement).paid(), opened.families());
+  const int64_t journal = JournalSize();
+  const auto balances = Balances();
+
+  for (const v1::EntitlementStatus edited : {v1::ENTITLEMENT_STATUS_FAILED, v1::ENTITLEMENT_STATUS_INSTRUCTED}) {
+    SCOPED_TRACE(v1::EntitlementStatus_Name(edited));
+    StopAll();
+    std::string id;
+    EditFirst("e/", [&](std::string& value) {
+      v1::Entitlement ent;
+      ASSERT_TRUE(ent.ParseFromString(value));
+      ASSERT_EQ(ent.status(), v1::ENTITLEMENT_STATUS_PAID);
+      id = ent.created().entitlement_id();
+      ent.set_status(edited);
+      value = ent.SerializeAsString();
+    });
+    StartAll();
+    const v1::VerifyLedgerResponse v = Verify();
+    EXPECT_FALSE(v.ok());
+    EXPECT_THAT(v.first_break().what(), HasSubstr(id));
+    EXPECT_THAT(v.first_break().what(), HasSubstr("the journal paid"));
+    EXPECT_GE(v.first_break().offset(), 0) << "the entitlement's EntitlementCreated record";
+    // No second instruction, no second settlement.
+    int64_t instructed = -1;
+    Export(opened.cycle_id(), &instructed);
+    EXPECT_LE(instructed, 0);
+    const v1::ImportStatementResponse again = Import(opened.cycle_id(), statement);
+    EXPECT_EQ(again.paid(), 0);
+    EXPECT_EQ(JournalSize(), journal);
+    EXPECT_EQ(Balances(), balances) << "the edit moved no money";
+    // Put it right: the store rebuilt from the log.
+    StopLedger();
+    std::filesystem::remove_all(dir_.Sub("ledger"));
+    StartLedger();
+    ASSERT_OK(ledger_->projection().CatchUp());
+    EXPECT_TRUE(Verify().ok());
+  }
+}
+
 // A second cycle is not opened over a family an incomplete one announced:
 // the incomplete one is completed first.
 TEST_F(LedgerTest, AnIncompleteCycleIsCompletedBeforeAnOverlappingOneOpens) {
@@ -575,7 +788,7 @@ TEST_F(LedgerTest, ProofsVerifyAndTamperingIsFound) {
   cc.set_cycle_id(opened.cycle_id());
   v1::CloseCycleResponse closed;
   ASSERT_GRPC_OK(ledger_stub_->CloseCycle(Ctx().get(), cc, &closed));
-  EXPECT_EQ(closed.entries(), 1 + 2 * opened.families());
+  EXPECT_EQ(closed.entries(), 2 + 2 * opened.families()) << "opened, the export, and per family an entitlement and an instruction";
 
   // A proof for one family verifies against the published root, and fails
   // when any byte of it changes.

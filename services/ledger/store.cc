@@ -35,6 +35,7 @@ std::string ChannelName(v1::PaymentChannel c) {
 
 namespace keys {
 std::string Family(std::string_view kk) { return absl::StrCat("f/", Av(kk)); }
+std::string Timeline(std::string_view kk) { return absl::StrCat("ft/", Av(kk)); }
 std::string HistoryPrefix(std::string_view kk) { return absl::StrCat("h/", Av(kk), "/"); }
 std::string History(std::string_view kk, int32_t partition, int64_t offset) {
   return WithPosition(HistoryPrefix(kk), partition, offset);
@@ -86,6 +87,13 @@ std::string Claim(std::string_view claim_id) { return absl::StrCat(Av(kClaimPref
 std::string FamilyClaimPrefix(std::string_view kk) { return absl::StrCat("rcf/", Av(kk), "/"); }
 std::string FamilyClaim(std::string_view kk, std::string_view claim_id) {
   return absl::StrCat("rcf/", Av(kk), "/", Av(claim_id));
+}
+std::string Export(std::string_view export_id) { return absl::StrCat("x/", Av(export_id)); }
+std::string ExportLinePrefix(std::string_view export_id) { return absl::StrCat("xi/", Av(export_id), "/"); }
+std::string ExportLine(std::string_view export_id, int64_t index) {
+  std::string k = ExportLinePrefix(export_id);
+  PutFixed64BE(&k, static_cast<uint64_t>(index));
+  return k;
 }
 }  // namespace keys
 
@@ -185,10 +193,9 @@ absl::Status LedgerApplier::Apply(const projection::Event& event, projection::Ba
 absl::Status LedgerApplier::ApplyPopulation(const projection::Event& event, projection::Batch& batch) {
   const v1::Envelope& e = event.envelope;
   const std::string& kk = e.key();
-  JARING_RETURN_IF_ERROR(family::FoldIntoBatch(event, batch, keys::Family(kk), [](std::string_view id) {
-                           return keys::EventSeen(id);
-                         }).status());
   const std::string history_key = keys::History(kk, event.record.partition, event.record.offset);
+  JARING_RETURN_IF_ERROR(
+      family::FoldIntoBatch(event, batch, {keys::Family(kk), keys::Timeline(kk), history_key}).status());
   batch.Put(history_key, event.record.value);
   batch.Put(keys::EventSeen(e.event_id()), history_key);
   // A death (or a correction, which may date one earlier) may reveal a
@@ -302,6 +309,28 @@ absl::Status LedgerApplier::ApplyJournal(const projection::Event& event, project
       ent->set_attempts(i.attempt());
       batch.Put(keys::Reference(i.reference()), i.entitlement_id());
       cycle->set_instructed(cycle->instructed() + 1);
+      if (!i.export_id().empty()) {
+        v1::ExportSummary* x = nullptr;
+        for (int k = cycle->exports_size() - 1; k >= 0 && x == nullptr; --k) {
+          if (cycle->exports(k).export_id() == i.export_id()) x = cycle->mutable_exports(k);
+        }
+        if (x == nullptr) return absl::DataLossError(absl::StrCat(where, ": instruction of unknown export ", i.export_id()));
+        batch.Put(keys::ExportLine(i.export_id(), x->recorded()), keys::Journal(p, le.sequence()));
+        x->set_recorded(x->recorded() + 1);
+        x->set_recorded_amount(x->recorded_amount() + i.amount());
+        x->set_complete(x->recorded() == x->instructions() && x->recorded_amount() == x->total_amount());
+      }
+      break;
+    }
+    case v1::LedgerEntry::kExportRecorded: {
+      const v1::ExportRecorded& x = le.export_recorded();
+      v1::ExportSummary* out = cycle->add_exports();
+      out->set_export_id(x.export_id());
+      out->set_number(x.number());
+      out->set_instructions(x.instructions());
+      out->set_total_amount(x.total_amount());
+      out->set_complete(x.instructions() == 0);
+      batch.Put(keys::Export(x.export_id()), le.cycle_id());
       break;
     }
     case v1::LedgerEntry::kPaymentSettled: {

@@ -7,6 +7,7 @@
 //
 // Key layout (docs/formats/ledger-store.md):
 //   f/<kk>                                  v1::Family (current)
+//   ft/<kk>                                 v1::FamilyTimeline (its h/ keys)
 //   h/<kk>/<BE32 p><BE64 o>                 the family's population envelopes
 //   i/<event id>                            "" or the h/ key (drops duplicates)
 //   c/<BE32 p><BE64 o>                      <kk>: a death to check for overpayments
@@ -22,6 +23,8 @@
 //   ref/<reference>                         entitlement id
 //   rc/<claim id>                           v1::RecoveryClaimRaised
 //   rcf/<kk>/<claim id>                     ""
+//   x/<export id>                           its cycle id
+//   xi/<export id>/<BE64 line index>        j/ key of the line's PaymentInstructed
 #pragma once
 
 #include <array>
@@ -46,6 +49,7 @@ namespace jaring::ledger_service {
 
 namespace keys {
 std::string Family(std::string_view kk);
+std::string Timeline(std::string_view kk);
 std::string HistoryPrefix(std::string_view kk);
 std::string History(std::string_view kk, int32_t partition, int64_t offset);
 std::string EventSeen(std::string_view event_id);
@@ -71,6 +75,9 @@ inline constexpr std::string_view kClaimPrefix = "rc/";
 std::string Claim(std::string_view claim_id);
 std::string FamilyClaimPrefix(std::string_view kk);
 std::string FamilyClaim(std::string_view kk, std::string_view claim_id);
+std::string Export(std::string_view export_id);
+std::string ExportLinePrefix(std::string_view export_id);
+std::string ExportLine(std::string_view export_id, int64_t index);
 }  // namespace keys
 
 // Account names (docs/ledger.md).
